@@ -1,0 +1,1 @@
+//! The export engine: one validated ExportSpec, store cursor to file writer.

@@ -1,0 +1,1 @@
+//! Export file writers: CSV/TSV/JSON/NDJSON cells, quoting and formula protection.

@@ -1,0 +1,1 @@
+//! Deterministic synthetic users, realistic and hostile.

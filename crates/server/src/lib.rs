@@ -1,0 +1,1 @@
+//! The HTTP server: Auth0-compatible Management API, tokens, jobs.

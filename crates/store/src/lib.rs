@@ -1,0 +1,1 @@
+//! Storage interface of userbridge and its embedded SQLite backend.
