@@ -1,0 +1,122 @@
+//! `POST /api/v2/jobs/users-exports`, `GET /api/v2/jobs/{id}` (`management-api.md` §7).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use userbridge_export::ExportSpec;
+use userbridge_model::{Job, JobKind, JobStatus, ids, time};
+
+use super::{download, export};
+use crate::auth::authorize;
+use crate::error::{ApiError, ApiResult};
+use crate::state::{SharedState, blocking};
+
+const EXPORT: &[&str] = &["read:users"];
+const STATUS: &[&str] = &["create:users", "read:users"];
+
+pub async fn create_export(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    body: String,
+) -> ApiResult<Response> {
+    authorize(&state, &headers, EXPORT).await?;
+    let body: Value = serde_json::from_str(&body)
+        .map_err(|e| ApiError::invalid_body("", &format!("Invalid JSON: {e}")))?;
+    let (request, format_name) = export::parse_body(&body, &state.config.tenant)?;
+    let st = state.clone();
+    let job = blocking(move || {
+        let spec = ExportSpec::validate(&request, st.store.as_ref()).map_err(export::api_error)?;
+        let job = Job {
+            id: ids::new_job_id(),
+            kind: JobKind::UsersExport,
+            status: JobStatus::Pending,
+            created_at: time::now(),
+            connection_id: spec.connection_id.clone(),
+            connection: spec.connection_name.clone(),
+            spec: export::spec_json(&body, &format_name, &spec),
+            processed: 0,
+            total: 0,
+            status_details: None,
+            result: None,
+            finished_at: None,
+        };
+        st.store.create_job(&job)?;
+        Ok(job)
+    })
+    .await?;
+    state.jobs_queued.notify_one();
+    Ok((StatusCode::CREATED, Json(render(&state, &job))).into_response())
+}
+
+pub async fn get(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    authorize(&state, &headers, STATUS).await?;
+    if !ids::is_job_id(&id) {
+        return Err(ApiError::invalid_uri(
+            "id",
+            "String does not match pattern ^job_[A-Za-z0-9]{16}$",
+        ));
+    }
+    let store = state.store.clone();
+    let job = blocking(move || Ok(store.job(&id)?)).await?;
+    let job = job.ok_or_else(ApiError::job_not_found)?;
+    Ok(Json(render(&state, &job)))
+}
+
+/// The job as `GET /api/v2/jobs/{id}` shows it (§7.3), with a fresh download link.
+pub fn render(state: &crate::state::AppState, job: &Job) -> Value {
+    let mut out = Map::new();
+    out.insert("id".into(), json!(job.id));
+    out.insert("type".into(), json!(job.kind.as_str()));
+    out.insert("status".into(), json!(job.status.as_str()));
+    out.insert("created_at".into(), json!(job.created_at));
+    if let (Some(id), Some(name)) = (&job.connection_id, &job.connection) {
+        out.insert("connection_id".into(), json!(id));
+        out.insert("connection".into(), json!(name));
+    }
+    if job.status == JobStatus::Expired {
+        return Value::Object(out);
+    }
+    if job.kind == JobKind::UsersExport {
+        for key in ["format", "limit", "fields", "options"] {
+            if let Some(v) = job.spec.get(key) {
+                out.insert(key.into(), v.clone());
+            }
+        }
+    }
+    match job.status {
+        JobStatus::Processing => {
+            let (done, total, seconds_left) = match state.live_progress(&job.id) {
+                Some(live) => (live.done, live.total, live.seconds_left()),
+                None => (job.processed, job.total, 0),
+            };
+            let percentage = if total == 0 {
+                0
+            } else {
+                (done * 100 / total).min(99)
+            };
+            out.insert("percentage_done".into(), json!(percentage));
+            out.insert("time_left_seconds".into(), json!(seconds_left));
+        }
+        JobStatus::Completed if job.kind == JobKind::UsersExport => {
+            let file = export::file_name(state, &job.spec);
+            out.insert(
+                "location".into(),
+                json!(download::location(state, &job.id, &file)),
+            );
+        }
+        JobStatus::Failed => {
+            out.insert(
+                "status_details".into(),
+                json!(job.status_details.as_deref().unwrap_or("Internal error.")),
+            );
+        }
+        _ => {}
+    }
+    Value::Object(out)
+}

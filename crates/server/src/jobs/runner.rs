@@ -1,0 +1,112 @@
+//! The job runner: takes queued jobs in creation order, runs up to `job_workers` at once,
+//! resumes jobs a crash interrupted, and expires old job data.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use userbridge_model::{JobKind, JobStatus, time};
+
+use super::export;
+use crate::state::{AppState, SharedState};
+
+/// Puts back in the queue every job a previous process left `processing`.
+/// Exports are rewritten from the start, so a resumed job equals an uninterrupted one.
+pub fn requeue_interrupted(state: &AppState) -> userbridge_store::Result<usize> {
+    let interrupted = state.store.jobs_with_status(JobStatus::Processing)?;
+    for mut job in interrupted.iter().cloned() {
+        tracing::info!(job = %job.id, "resuming a job interrupted by a restart");
+        job.status = JobStatus::Pending;
+        state.store.update_job(&job)?;
+    }
+    Ok(interrupted.len())
+}
+
+/// Runs forever: picks pending jobs whenever one is queued (or every second).
+pub async fn run(state: SharedState) {
+    let workers = Arc::new(Semaphore::new(state.config.job_workers.max(1)));
+    loop {
+        let store = state.store.clone();
+        let pending =
+            tokio::task::spawn_blocking(move || store.jobs_with_status(JobStatus::Pending))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .unwrap_or_default();
+        for mut job in pending {
+            let Ok(permit) = workers.clone().acquire_owned().await else {
+                return;
+            };
+            job.status = JobStatus::Processing;
+            let state = state.clone();
+            tokio::task::spawn_blocking(move || {
+                let _permit = permit;
+                if let Err(e) = state.store.update_job(&job) {
+                    tracing::error!(job = %job.id, error = %e, "cannot start job");
+                    return;
+                }
+                execute(&state, job);
+            });
+        }
+        tokio::select! {
+            _ = state.jobs_queued.notified() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+fn execute(state: &AppState, mut job: userbridge_model::Job) {
+    tracing::info!(job = %job.id, kind = job.kind.as_str(), "job started");
+    let outcome = match job.kind {
+        JobKind::UsersExport => export::run(state, &job),
+        JobKind::UsersImport => Err("Import jobs are not supported yet.".to_string()),
+    };
+    state.set_live_progress(&job.id, None);
+    job.finished_at = Some(time::now());
+    match outcome {
+        Ok(records) => {
+            job.status = JobStatus::Completed;
+            job.processed = records;
+            job.total = records;
+            tracing::info!(job = %job.id, records, "job completed");
+        }
+        Err(details) => {
+            tracing::warn!(job = %job.id, details = %details, "job failed");
+            job.status = JobStatus::Failed;
+            job.status_details = Some(details);
+        }
+    }
+    if let Err(e) = state.store.update_job(&job) {
+        tracing::error!(job = %job.id, error = %e, "cannot save job outcome");
+    }
+}
+
+/// Every minute: finished jobs past retention lose their files and become `expired`.
+pub async fn expire_loop(state: SharedState) {
+    loop {
+        let s = state.clone();
+        let _ = tokio::task::spawn_blocking(move || expire_old(&s)).await;
+        tokio::time::sleep(Duration::from_secs(60)).await;
+    }
+}
+
+pub fn expire_old(state: &AppState) -> userbridge_store::Result<usize> {
+    let retention = state.config.job_retention.as_millis() as i64;
+    let cutoff = time::format_millis(chrono::Utc::now().timestamp_millis() - retention);
+    let mut expired = 0;
+    for status in [JobStatus::Completed, JobStatus::Failed] {
+        for mut job in state.store.jobs_with_status(status)? {
+            if job
+                .finished_at
+                .as_deref()
+                .is_some_and(|f| f < cutoff.as_str())
+            {
+                let _ = std::fs::remove_dir_all(export::job_dir(state, &job.id));
+                job.status = JobStatus::Expired;
+                state.store.update_job(&job)?;
+                expired += 1;
+            }
+        }
+    }
+    Ok(expired)
+}

@@ -1,0 +1,114 @@
+//! Server configuration and the state every handler shares.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
+use userbridge_store::Store;
+
+/// Everything the server needs to know, already validated by the binary.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub data_dir: PathBuf,
+    /// Base URL clients use, without a trailing slash (`http://127.0.0.1:8080`).
+    pub public_url: String,
+    /// Tenant name: export file names and the token issuer.
+    pub tenant: String,
+    pub token_lifetime: Duration,
+    /// How long a download link stays valid.
+    pub download_link_lifetime: Duration,
+    /// How long a finished job's data (export file) is kept.
+    pub job_retention: Duration,
+    /// Export/import jobs running at once.
+    pub job_workers: usize,
+}
+
+impl ServerConfig {
+    /// The Management API audience, with its trailing slash.
+    pub fn audience(&self) -> String {
+        format!("{}/api/v2/", self.public_url)
+    }
+
+    pub fn jobs_dir(&self) -> PathBuf {
+        self.data_dir.join("jobs")
+    }
+}
+
+/// Progress of a job that is running in this process.
+#[derive(Debug, Clone, Copy)]
+pub struct LiveProgress {
+    pub started: Instant,
+    pub done: u64,
+    pub total: u64,
+}
+
+impl LiveProgress {
+    pub fn percentage(&self) -> u64 {
+        if self.total == 0 {
+            0
+        } else {
+            (self.done * 100 / self.total).min(99)
+        }
+    }
+
+    /// Remaining records at the average rate so far, rounded up; 0 when unknown.
+    pub fn seconds_left(&self) -> u64 {
+        let elapsed = self.started.elapsed().as_secs_f64();
+        if self.done == 0 || elapsed <= 0.0 {
+            return 0;
+        }
+        let rate = self.done as f64 / elapsed;
+        (self.total.saturating_sub(self.done) as f64 / rate).ceil() as u64
+    }
+}
+
+pub struct AppState {
+    pub config: ServerConfig,
+    pub store: Arc<dyn Store>,
+    /// Key for download-link signatures.
+    pub signing_key: Vec<u8>,
+    /// Wakes the job runner when a job is queued.
+    pub jobs_queued: Notify,
+    pub live: Mutex<HashMap<String, LiveProgress>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn live_progress(&self, job_id: &str) -> Option<LiveProgress> {
+        self.live
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(job_id)
+            .copied()
+    }
+
+    pub fn set_live_progress(&self, job_id: &str, progress: Option<LiveProgress>) {
+        let mut live = self.live.lock().unwrap_or_else(|p| p.into_inner());
+        match progress {
+            Some(p) => live.insert(job_id.to_string(), p),
+            None => live.remove(job_id),
+        };
+    }
+}
+
+pub type SharedState = Arc<AppState>;
+
+/// Runs blocking store work off the async executor.
+pub async fn blocking<T, F>(f: F) -> crate::error::ApiResult<T>
+where
+    F: FnOnce() -> crate::error::ApiResult<T> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(crate::error::ApiError::from)?
+}

@@ -1,0 +1,479 @@
+//! The embedded SQLite backend: one database file, WAL journal, versioned migrations.
+
+mod search;
+mod users;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::{Connection as Db, OpenFlags, OptionalExtension, params};
+use userbridge_model::query::Query;
+use userbridge_model::{Connection, Job, JobKind, JobStatus, User, ids, time};
+
+use crate::{AccessToken, Client, Conflict, Result, Store, StoreError, UserScan, UserSearch};
+
+/// Migrations in order; `PRAGMA user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+
+/// The connection every fresh directory starts with (Auth0's default database connection).
+pub const DEFAULT_CONNECTION: &str = "Username-Password-Authentication";
+
+/// File name of the database inside the data directory.
+pub const DATABASE_FILE: &str = "userbridge.db";
+
+pub struct SqliteStore {
+    path: PathBuf,
+    db: Mutex<Db>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+fn configure(db: &Db) -> Result<()> {
+    db.busy_timeout(std::time::Duration::from_secs(30))?;
+    db.pragma_update(None, "foreign_keys", "ON")?;
+    db.pragma_update(None, "synchronous", "NORMAL")?;
+    // 32 MiB page cache per connection: enough for index pages, small enough to keep
+    // memory flat during a million-user export.
+    db.pragma_update(None, "cache_size", -32_768)?;
+    Ok(())
+}
+
+impl SqliteStore {
+    /// Opens (creating when needed) the database in `data_dir`, runs pending migrations
+    /// and makes sure the default connection exists.
+    pub fn open(data_dir: &Path) -> Result<SqliteStore> {
+        std::fs::create_dir_all(data_dir).map_err(|source| StoreError::DataDir {
+            path: data_dir.display().to_string(),
+            source,
+        })?;
+        let path = data_dir.join(DATABASE_FILE);
+        let mut db = Db::open(&path)?;
+        db.pragma_update(None, "journal_mode", "WAL")?;
+        configure(&db)?;
+        migrate(&mut db)?;
+        let store = SqliteStore {
+            path,
+            db: Mutex::new(db),
+        };
+        if store.connection_by_name(DEFAULT_CONNECTION)?.is_none() {
+            store.create_connection(DEFAULT_CONNECTION)?;
+        }
+        Ok(store)
+    }
+
+    /// Path of the database file (what the `sqlite3` CLI opens in the benchmarks).
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn db(&self) -> MutexGuard<'_, Db> {
+        // A panic while holding the lock cannot leave SQLite half-written (every write is a
+        // transaction), so a poisoned lock is still safe to use.
+        self.db
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A separate read-only connection, so a long scan never blocks writers (WAL).
+    fn reader(&self) -> Result<Db> {
+        let db = Db::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        configure(&db)?;
+        Ok(db)
+    }
+
+    fn connection_names(db: &Db) -> Result<HashMap<String, Arc<str>>> {
+        let mut stmt = db.prepare_cached("SELECT id, name FROM connections")?;
+        let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+        let mut names = HashMap::new();
+        for row in rows {
+            let (id, name) = row?;
+            names.insert(id, Arc::from(name));
+        }
+        Ok(names)
+    }
+}
+
+fn migrate(db: &mut Db) -> Result<()> {
+    let version: i64 = db.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        return Err(StoreError::SchemaTooNew {
+            found: version,
+            known,
+        });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = db.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+/// Maps a UNIQUE violation to the key it concerns; other errors pass through.
+pub(crate) fn conflict(err: rusqlite::Error) -> StoreError {
+    if let rusqlite::Error::SqliteFailure(e, Some(msg)) = &err
+        && e.code == rusqlite::ErrorCode::ConstraintViolation
+        && msg.contains("UNIQUE")
+    {
+        let which = if msg.contains("users.user_id") {
+            Conflict::UserId
+        } else if msg.contains("users.email") {
+            Conflict::Email
+        } else if msg.contains("users.username") {
+            Conflict::Username
+        } else if msg.contains("connections.name") {
+            Conflict::ConnectionName
+        } else {
+            Conflict::Other
+        };
+        return StoreError::Conflict(which);
+    }
+    StoreError::Sqlite(err)
+}
+
+fn job_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Job, String, String, String)> {
+    let spec: String = row.get("spec")?;
+    let result: Option<String> = row.get("result")?;
+    let job = Job {
+        id: row.get("id")?,
+        kind: JobKind::UsersExport,
+        status: JobStatus::Pending,
+        created_at: row.get("created_at")?,
+        connection_id: row.get("connection_id")?,
+        connection: row.get("connection")?,
+        spec: serde_json::Value::Null,
+        processed: row.get::<_, i64>("processed")? as u64,
+        total: row.get::<_, i64>("total")? as u64,
+        status_details: row.get("status_details")?,
+        result: result.and_then(|r| serde_json::from_str(&r).ok()),
+        finished_at: row.get("finished_at")?,
+    };
+    Ok((job, row.get("kind")?, row.get("status")?, spec))
+}
+
+fn finish_job(parts: (Job, String, String, String)) -> Result<Job> {
+    let (mut job, kind, status, spec) = parts;
+    job.kind = kind
+        .parse()
+        .map_err(|e| StoreError::Corrupt(format!("job {}: {e}", job.id)))?;
+    job.status = status
+        .parse()
+        .map_err(|e| StoreError::Corrupt(format!("job {}: {e}", job.id)))?;
+    job.spec = serde_json::from_str(&spec)
+        .map_err(|e| StoreError::Corrupt(format!("job {} spec: {e}", job.id)))?;
+    Ok(job)
+}
+
+const JOB_SELECT: &str = "SELECT j.*, c.name AS connection FROM jobs j \
+                          LEFT JOIN connections c ON c.id = j.connection_id";
+
+fn split_scopes(text: &str) -> Vec<String> {
+    text.split_whitespace().map(str::to_string).collect()
+}
+
+impl Store for SqliteStore {
+    fn setting(&self, key: &str) -> Result<Option<String>> {
+        Ok(self
+            .db()
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    fn set_setting(&self, key: &str, value: &str) -> Result<()> {
+        self.db().execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )?;
+        Ok(())
+    }
+
+    fn connections(&self) -> Result<Vec<Connection>> {
+        let db = self.db();
+        let mut stmt = db.prepare_cached("SELECT id, name FROM connections ORDER BY name")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Connection {
+                id: r.get(0)?,
+                name: r.get(1)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn connection_by_id(&self, id: &str) -> Result<Option<Connection>> {
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT id, name FROM connections WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(Connection {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn connection_by_name(&self, name: &str) -> Result<Option<Connection>> {
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT id, name FROM connections WHERE name = ?1",
+                [name],
+                |r| {
+                    Ok(Connection {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn create_connection(&self, name: &str) -> Result<Connection> {
+        let connection = Connection {
+            id: ids::new_connection_id(),
+            name: name.to_string(),
+        };
+        self.db()
+            .execute(
+                "INSERT INTO connections (id, name, created_at) VALUES (?1, ?2, ?3)",
+                params![connection.id, connection.name, time::now()],
+            )
+            .map_err(conflict)?;
+        Ok(connection)
+    }
+
+    fn insert_users(&self, connection_id: &str, users: &[User]) -> Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        users::insert(&tx, connection_id, users)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn user(&self, user_id: &str) -> Result<Option<User>> {
+        let db = self.db();
+        let names = Self::connection_names(&db)?;
+        users::select_one(&db, &names, "u.user_id = ?1", &[&user_id])
+    }
+
+    fn update_user(&self, user: &User) -> Result<()> {
+        users::update(&self.db(), user)
+    }
+
+    fn delete_user(&self, user_id: &str) -> Result<bool> {
+        Ok(self
+            .db()
+            .execute("DELETE FROM users WHERE user_id = ?1", [user_id])?
+            > 0)
+    }
+
+    fn users_by_email(&self, email: &str) -> Result<Vec<User>> {
+        let db = self.db();
+        let names = Self::connection_names(&db)?;
+        users::select_many(&db, &names, "u.email = ?1 ORDER BY u.user_id", &[&email])
+    }
+
+    fn search_users(&self, search: &UserSearch) -> Result<Vec<User>> {
+        let db = self.db();
+        let names = Self::connection_names(&db)?;
+        users::search(&db, &names, search)
+    }
+
+    fn count_users(&self, query: Option<&Query>, connection: Option<&str>) -> Result<u64> {
+        users::count(&self.db(), query, connection)
+    }
+
+    fn count_scan(&self, scan: &UserScan) -> Result<u64> {
+        let db = self.db();
+        let all: i64 = match &scan.connection_id {
+            Some(id) => db.query_row(
+                "SELECT count(*) FROM users WHERE connection_id = ?1",
+                [id],
+                |r| r.get(0),
+            )?,
+            None => db.query_row("SELECT count(*) FROM users", [], |r| r.get(0))?,
+        };
+        let all = all as u64;
+        Ok(scan.limit.map_or(all, |limit| all.min(limit)))
+    }
+
+    fn scan_users(&self, scan: &UserScan, visit: &mut dyn FnMut(User) -> Result<()>) -> Result<()> {
+        let db = self.reader()?;
+        let names = Self::connection_names(&db)?;
+        users::scan(&db, &names, scan, visit)
+    }
+
+    fn create_client(&self, client: &Client) -> Result<()> {
+        self.db()
+            .execute(
+                "INSERT INTO clients (client_id, name, secret_hash, scopes, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    client.client_id,
+                    client.name,
+                    client.secret_hash,
+                    client.scopes.join(" "),
+                    client.created_at
+                ],
+            )
+            .map_err(conflict)?;
+        Ok(())
+    }
+
+    fn client(&self, client_id: &str) -> Result<Option<Client>> {
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT client_id, name, secret_hash, scopes, created_at FROM clients
+                 WHERE client_id = ?1",
+                [client_id],
+                client_from_row,
+            )
+            .optional()?)
+    }
+
+    fn clients(&self) -> Result<Vec<Client>> {
+        let db = self.db();
+        let mut stmt = db.prepare_cached(
+            "SELECT client_id, name, secret_hash, scopes, created_at FROM clients ORDER BY created_at",
+        )?;
+        let rows = stmt.query_map([], client_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn insert_token(&self, token_hash: &str, token: &AccessToken) -> Result<()> {
+        self.db().execute(
+            "INSERT INTO access_tokens (token_hash, client_id, scopes, expires_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![
+                token_hash,
+                token.client_id,
+                token.scopes.join(" "),
+                token.expires_at
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn token(&self, token_hash: &str) -> Result<Option<AccessToken>> {
+        Ok(self
+            .db()
+            .query_row(
+                "SELECT client_id, scopes, expires_at FROM access_tokens WHERE token_hash = ?1",
+                [token_hash],
+                |r| {
+                    Ok(AccessToken {
+                        client_id: r.get(0)?,
+                        scopes: split_scopes(&r.get::<_, String>(1)?),
+                        expires_at: r.get(2)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn purge_tokens(&self, now: i64) -> Result<u64> {
+        Ok(self
+            .db()
+            .execute("DELETE FROM access_tokens WHERE expires_at < ?1", [now])? as u64)
+    }
+
+    fn create_job(&self, job: &Job) -> Result<()> {
+        self.db().execute(
+            "INSERT INTO jobs (id, kind, status, created_at, connection_id, spec, processed, total,
+                               status_details, result, finished_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                job.id,
+                job.kind.as_str(),
+                job.status.as_str(),
+                job.created_at,
+                job.connection_id,
+                job.spec.to_string(),
+                job.processed as i64,
+                job.total as i64,
+                job.status_details,
+                job.result.as_ref().map(|r| r.to_string()),
+                job.finished_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn job(&self, id: &str) -> Result<Option<Job>> {
+        let db = self.db();
+        let parts = db
+            .query_row(&format!("{JOB_SELECT} WHERE j.id = ?1"), [id], job_from_row)
+            .optional()?;
+        parts.map(finish_job).transpose()
+    }
+
+    fn update_job(&self, job: &Job) -> Result<()> {
+        self.db().execute(
+            "UPDATE jobs SET status = ?2, processed = ?3, total = ?4, status_details = ?5,
+                             result = ?6, finished_at = ?7
+             WHERE id = ?1",
+            params![
+                job.id,
+                job.status.as_str(),
+                job.processed as i64,
+                job.total as i64,
+                job.status_details,
+                job.result.as_ref().map(|r| r.to_string()),
+                job.finished_at,
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn set_job_progress(&self, id: &str, processed: u64, total: u64) -> Result<()> {
+        self.db().execute(
+            "UPDATE jobs SET processed = ?2, total = ?3 WHERE id = ?1",
+            params![id, processed as i64, total as i64],
+        )?;
+        Ok(())
+    }
+
+    fn jobs_with_status(&self, status: JobStatus) -> Result<Vec<Job>> {
+        let db = self.db();
+        let mut stmt = db.prepare_cached(&format!(
+            "{JOB_SELECT} WHERE j.status = ?1 ORDER BY j.created_at"
+        ))?;
+        let rows = stmt.query_map([status.as_str()], job_from_row)?;
+        let parts: Vec<_> = rows.collect::<rusqlite::Result<_>>()?;
+        parts.into_iter().map(finish_job).collect()
+    }
+
+    fn delete_job(&self, id: &str) -> Result<()> {
+        self.db().execute("DELETE FROM jobs WHERE id = ?1", [id])?;
+        Ok(())
+    }
+}
+
+fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
+    Ok(Client {
+        client_id: r.get(0)?,
+        name: r.get(1)?,
+        secret_hash: r.get(2)?,
+        scopes: split_scopes(&r.get::<_, String>(3)?),
+        created_at: r.get(4)?,
+    })
+}

@@ -1,0 +1,423 @@
+//! SQL for the users table: row mapping with projection, writes, search and scans.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rusqlite::types::{Value, ValueRef};
+use rusqlite::{Connection as Db, ToSql, params_from_iter};
+use serde_json::value::RawValue;
+use userbridge_model::query::Query;
+use userbridge_model::{Attribute, User};
+
+use super::{conflict, search};
+use crate::{Result, StoreError, UserScan, UserSearch};
+
+/// The user columns, in table order (`id` and `connection_id` aside).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Col {
+    UserId,
+    Email,
+    EmailVerified,
+    GivenName,
+    FamilyName,
+    Name,
+    Nickname,
+    Picture,
+    CreatedAt,
+    UpdatedAt,
+    Username,
+    PhoneNumber,
+    PhoneVerified,
+    Blocked,
+    LastLogin,
+    LastIp,
+    LoginsCount,
+    LastPasswordReset,
+    MultifactorLastModified,
+    UserMetadata,
+    AppMetadata,
+    LinkedIdentities,
+    PasswordHash,
+    CustomPasswordHash,
+    MfaFactors,
+}
+
+const ALL: [Col; 25] = [
+    Col::UserId,
+    Col::Email,
+    Col::EmailVerified,
+    Col::GivenName,
+    Col::FamilyName,
+    Col::Name,
+    Col::Nickname,
+    Col::Picture,
+    Col::CreatedAt,
+    Col::UpdatedAt,
+    Col::Username,
+    Col::PhoneNumber,
+    Col::PhoneVerified,
+    Col::Blocked,
+    Col::LastLogin,
+    Col::LastIp,
+    Col::LoginsCount,
+    Col::LastPasswordReset,
+    Col::MultifactorLastModified,
+    Col::UserMetadata,
+    Col::AppMetadata,
+    Col::LinkedIdentities,
+    Col::PasswordHash,
+    Col::CustomPasswordHash,
+    Col::MfaFactors,
+];
+
+/// Columns every read includes: they are never null and cheap.
+const ALWAYS: [Col; 4] = [
+    Col::UserId,
+    Col::EmailVerified,
+    Col::CreatedAt,
+    Col::UpdatedAt,
+];
+
+impl Col {
+    fn name(self) -> &'static str {
+        match self {
+            Col::UserId => "user_id",
+            Col::Email => "email",
+            Col::EmailVerified => "email_verified",
+            Col::GivenName => "given_name",
+            Col::FamilyName => "family_name",
+            Col::Name => "name",
+            Col::Nickname => "nickname",
+            Col::Picture => "picture",
+            Col::CreatedAt => "created_at",
+            Col::UpdatedAt => "updated_at",
+            Col::Username => "username",
+            Col::PhoneNumber => "phone_number",
+            Col::PhoneVerified => "phone_verified",
+            Col::Blocked => "blocked",
+            Col::LastLogin => "last_login",
+            Col::LastIp => "last_ip",
+            Col::LoginsCount => "logins_count",
+            Col::LastPasswordReset => "last_password_reset",
+            Col::MultifactorLastModified => "multifactor_last_modified",
+            Col::UserMetadata => "user_metadata",
+            Col::AppMetadata => "app_metadata",
+            Col::LinkedIdentities => "linked_identities",
+            Col::PasswordHash => "password_hash",
+            Col::CustomPasswordHash => "custom_password_hash",
+            Col::MfaFactors => "mfa_factors",
+        }
+    }
+
+    fn for_attribute(attribute: Attribute) -> Col {
+        match attribute {
+            Attribute::AppMetadata => Col::AppMetadata,
+            Attribute::Blocked => Col::Blocked,
+            Attribute::CreatedAt => Col::CreatedAt,
+            Attribute::Email => Col::Email,
+            Attribute::EmailVerified => Col::EmailVerified,
+            Attribute::FamilyName => Col::FamilyName,
+            Attribute::GivenName => Col::GivenName,
+            Attribute::Identities => Col::LinkedIdentities,
+            Attribute::LastIp => Col::LastIp,
+            Attribute::LastLogin => Col::LastLogin,
+            Attribute::LastPasswordReset => Col::LastPasswordReset,
+            Attribute::LoginsCount => Col::LoginsCount,
+            Attribute::Multifactor => Col::MfaFactors,
+            Attribute::MultifactorLastModified => Col::MultifactorLastModified,
+            Attribute::Name => Col::Name,
+            Attribute::Nickname => Col::Nickname,
+            Attribute::PhoneNumber => Col::PhoneNumber,
+            Attribute::PhoneVerified => Col::PhoneVerified,
+            Attribute::Picture => Col::Picture,
+            Attribute::UpdatedAt => Col::UpdatedAt,
+            Attribute::UserId => Col::UserId,
+            Attribute::UserMetadata => Col::UserMetadata,
+            Attribute::Username => Col::Username,
+        }
+    }
+}
+
+/// The columns a read selects, in select-list order after `connection_id`.
+struct Projection(Vec<Col>);
+
+impl Projection {
+    fn all() -> Projection {
+        Projection(ALL.to_vec())
+    }
+
+    fn of(attributes: Option<&[Attribute]>) -> Projection {
+        let Some(attributes) = attributes else {
+            return Projection::all();
+        };
+        let mut cols = ALWAYS.to_vec();
+        for col in attributes.iter().map(|a| Col::for_attribute(*a)) {
+            if !cols.contains(&col) {
+                cols.push(col);
+            }
+        }
+        // Table order lets SQLite decode each row front to back.
+        cols.sort_by_key(|c| ALL.iter().position(|x| x == c));
+        Projection(cols)
+    }
+
+    fn select_list(&self) -> String {
+        let mut sql = String::from("u.connection_id");
+        for col in &self.0 {
+            sql.push_str(", u.");
+            sql.push_str(col.name());
+        }
+        sql
+    }
+
+    fn read(&self, row: &rusqlite::Row<'_>, names: &HashMap<String, Arc<str>>) -> Result<User> {
+        let mut user = User::default();
+        let connection_id = text_ref(row, 0)?.unwrap_or_default();
+        user.connection = names
+            .get(connection_id)
+            .cloned()
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown connection {connection_id}")))?;
+        for (i, col) in self.0.iter().enumerate() {
+            let i = i + 1;
+            match col {
+                Col::UserId => user.user_id = text(row, i)?.unwrap_or_default(),
+                Col::Email => user.email = text(row, i)?,
+                Col::EmailVerified => user.email_verified = flag(row, i)?.unwrap_or(false),
+                Col::GivenName => user.given_name = text(row, i)?,
+                Col::FamilyName => user.family_name = text(row, i)?,
+                Col::Name => user.name = text(row, i)?,
+                Col::Nickname => user.nickname = text(row, i)?,
+                Col::Picture => user.picture = text(row, i)?,
+                Col::CreatedAt => user.created_at = text(row, i)?.unwrap_or_default(),
+                Col::UpdatedAt => user.updated_at = text(row, i)?.unwrap_or_default(),
+                Col::Username => user.username = text(row, i)?,
+                Col::PhoneNumber => user.phone_number = text(row, i)?,
+                Col::PhoneVerified => user.phone_verified = flag(row, i)?,
+                Col::Blocked => user.blocked = flag(row, i)?,
+                Col::LastLogin => user.last_login = text(row, i)?,
+                Col::LastIp => user.last_ip = text(row, i)?,
+                Col::LoginsCount => user.logins_count = row.get(i)?,
+                Col::LastPasswordReset => user.last_password_reset = text(row, i)?,
+                Col::MultifactorLastModified => user.multifactor_last_modified = text(row, i)?,
+                Col::UserMetadata => user.user_metadata = json(row, i)?,
+                Col::AppMetadata => user.app_metadata = json(row, i)?,
+                Col::LinkedIdentities => user.linked_identities = json(row, i)?,
+                Col::PasswordHash => user.password_hash = text(row, i)?,
+                Col::CustomPasswordHash => user.custom_password_hash = json(row, i)?,
+                Col::MfaFactors => user.mfa_factors = json(row, i)?,
+            }
+        }
+        Ok(user)
+    }
+}
+
+fn text_ref<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> Result<Option<&'r str>> {
+    match row.get_ref(i)? {
+        ValueRef::Null => Ok(None),
+        ValueRef::Text(bytes) => std::str::from_utf8(bytes)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt(format!("column {i}: {e}"))),
+        other => Err(StoreError::Corrupt(format!(
+            "column {i}: expected text, got {other:?}"
+        ))),
+    }
+}
+
+fn text(row: &rusqlite::Row<'_>, i: usize) -> Result<Option<String>> {
+    Ok(text_ref(row, i)?.map(str::to_string))
+}
+
+fn flag(row: &rusqlite::Row<'_>, i: usize) -> Result<Option<bool>> {
+    Ok(row.get::<_, Option<i64>>(i)?.map(|v| v != 0))
+}
+
+fn json(row: &rusqlite::Row<'_>, i: usize) -> Result<Option<Box<RawValue>>> {
+    text(row, i)?
+        .map(|t| {
+            RawValue::from_string(t).map_err(|e| StoreError::Corrupt(format!("column {i}: {e}")))
+        })
+        .transpose()
+}
+
+fn raw(v: &Option<Box<RawValue>>) -> Option<&str> {
+    v.as_deref().map(RawValue::get)
+}
+
+/// Runs `stmt` with `first` bound to `?1` and the user's columns, in `ALL` order, after it.
+fn execute_with(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    first: Option<&dyn ToSql>,
+    user: &User,
+) -> Result<usize> {
+    let json = [
+        raw(&user.user_metadata),
+        raw(&user.app_metadata),
+        raw(&user.linked_identities),
+        raw(&user.custom_password_hash),
+        raw(&user.mfa_factors),
+    ];
+    let columns: [&dyn ToSql; 25] = [
+        &user.user_id,
+        &user.email,
+        &user.email_verified,
+        &user.given_name,
+        &user.family_name,
+        &user.name,
+        &user.nickname,
+        &user.picture,
+        &user.created_at,
+        &user.updated_at,
+        &user.username,
+        &user.phone_number,
+        &user.phone_verified,
+        &user.blocked,
+        &user.last_login,
+        &user.last_ip,
+        &user.logins_count,
+        &user.last_password_reset,
+        &user.multifactor_last_modified,
+        &json[0],
+        &json[1],
+        &json[2],
+        &user.password_hash,
+        &json[3],
+        &json[4],
+    ];
+    let mut params: Vec<&dyn ToSql> = Vec::with_capacity(26);
+    params.extend(first);
+    params.extend(columns);
+    stmt.execute(params.as_slice()).map_err(conflict)
+}
+
+pub(super) fn insert(db: &Db, connection_id: &str, users: &[User]) -> Result<()> {
+    let columns: Vec<&str> = ALL.iter().map(|c| c.name()).collect();
+    let placeholders: Vec<String> = (2..=ALL.len() + 1).map(|i| format!("?{i}")).collect();
+    let sql = format!(
+        "INSERT INTO users (connection_id, {}) VALUES (?1, {})",
+        columns.join(", "),
+        placeholders.join(", ")
+    );
+    let mut stmt = db.prepare_cached(&sql)?;
+    for user in users {
+        execute_with(&mut stmt, Some(&connection_id), user)?;
+    }
+    Ok(())
+}
+
+pub(super) fn update(db: &Db, user: &User) -> Result<()> {
+    let sets: Vec<String> = ALL
+        .iter()
+        .enumerate()
+        .skip(1)
+        .map(|(i, c)| format!("{} = ?{}", c.name(), i + 1))
+        .collect();
+    let sql = format!("UPDATE users SET {} WHERE user_id = ?1", sets.join(", "));
+    let mut stmt = db.prepare_cached(&sql)?;
+    execute_with(&mut stmt, None, user)?;
+    Ok(())
+}
+
+type Names = HashMap<String, Arc<str>>;
+
+pub(super) fn select_many(
+    db: &Db,
+    names: &Names,
+    condition: &str,
+    params: &[&dyn ToSql],
+) -> Result<Vec<User>> {
+    let projection = Projection::all();
+    let sql = format!(
+        "SELECT {} FROM users u WHERE {condition}",
+        projection.select_list()
+    );
+    let mut stmt = db.prepare_cached(&sql)?;
+    let mut rows = stmt.query(params)?;
+    let mut users = Vec::new();
+    while let Some(row) = rows.next()? {
+        users.push(projection.read(row, names)?);
+    }
+    Ok(users)
+}
+
+pub(super) fn select_one(
+    db: &Db,
+    names: &Names,
+    condition: &str,
+    params: &[&dyn ToSql],
+) -> Result<Option<User>> {
+    Ok(select_many(db, names, condition, params)?
+        .into_iter()
+        .next())
+}
+
+/// `WHERE` text and parameters for a query plus an optional connection-name filter.
+fn filter(query: Option<&Query>, connection: Option<&str>) -> (String, Vec<Value>) {
+    let mut params = Vec::new();
+    let mut clauses = Vec::new();
+    if let Some(query) = query {
+        clauses.push(search::where_sql(query, &mut params));
+    }
+    if let Some(name) = connection {
+        params.push(Value::Text(name.to_string()));
+        clauses.push("c.name = ?".to_string());
+    }
+    if clauses.is_empty() {
+        clauses.push("1".to_string());
+    }
+    (clauses.join(" AND "), params)
+}
+
+pub(super) fn search(db: &Db, names: &Names, search: &UserSearch) -> Result<Vec<User>> {
+    let projection = Projection::all();
+    let (condition, mut params) = filter(search.query.as_ref(), search.connection.as_deref());
+    let sql = format!(
+        "SELECT {} FROM users u JOIN connections c ON c.id = u.connection_id
+         WHERE {condition} ORDER BY {} LIMIT ? OFFSET ?",
+        projection.select_list(),
+        search::order_sql(search.sort.as_ref()),
+    );
+    params.push(Value::Integer(search.limit.min(i64::MAX as u64) as i64));
+    params.push(Value::Integer(search.offset.min(i64::MAX as u64) as i64));
+    let mut stmt = db.prepare(&sql)?;
+    let mut rows = stmt.query(params_from_iter(params))?;
+    let mut users = Vec::new();
+    while let Some(row) = rows.next()? {
+        users.push(projection.read(row, names)?);
+    }
+    Ok(users)
+}
+
+pub(super) fn count(db: &Db, query: Option<&Query>, connection: Option<&str>) -> Result<u64> {
+    let (condition, params) = filter(query, connection);
+    let sql = format!(
+        "SELECT count(*) FROM users u JOIN connections c ON c.id = u.connection_id WHERE {condition}"
+    );
+    let n: i64 = db.query_row(&sql, params_from_iter(params), |r| r.get(0))?;
+    Ok(n as u64)
+}
+
+pub(super) fn scan(
+    db: &Db,
+    names: &Names,
+    scan: &UserScan,
+    visit: &mut dyn FnMut(User) -> Result<()>,
+) -> Result<()> {
+    let projection = Projection::of(scan.attributes.as_deref());
+    let mut params = Vec::new();
+    let mut sql = format!("SELECT {} FROM users u", projection.select_list());
+    if let Some(id) = &scan.connection_id {
+        sql.push_str(" WHERE u.connection_id = ?");
+        params.push(Value::Text(id.clone()));
+    }
+    sql.push_str(" ORDER BY u.user_id");
+    if let Some(limit) = scan.limit {
+        sql.push_str(" LIMIT ?");
+        params.push(Value::Integer(limit.min(i64::MAX as u64) as i64));
+    }
+    let mut stmt = db.prepare(&sql)?;
+    let mut rows = stmt.query(params_from_iter(params))?;
+    while let Some(row) = rows.next()? {
+        visit(projection.read(row, names)?)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,138 @@
+//! Command-line flags. Every flag can also come from a `USERBRIDGE_*` environment
+//! variable; flags win over the environment, which wins over the defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "userbridge",
+    version,
+    about = "Move users between an identity platform and a campaign system."
+)]
+pub struct Cli {
+    /// Directory holding the database and job files.
+    #[arg(
+        long,
+        global = true,
+        env = "USERBRIDGE_DATA_DIR",
+        default_value = "./userbridge-data"
+    )]
+    pub data_dir: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server (Auth0-compatible Management API).
+    Serve(ServeArgs),
+    /// Export users to TSV, CSV, JSON or NDJSON.
+    Export(ExportArgs),
+    /// Work with users in the directory.
+    #[command(subcommand)]
+    Users(UsersCommand),
+    /// Work with connections.
+    #[command(subcommand)]
+    Connections(ConnectionsCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "USERBRIDGE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Base URL clients reach the server at (default: http://<listen address>).
+    #[arg(long, env = "USERBRIDGE_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Tenant name: export file names and the token issuer.
+    #[arg(long, env = "USERBRIDGE_TENANT", default_value = "userbridge")]
+    pub tenant: String,
+    /// Seed 10,000 demo users into an empty directory and print how to get a token.
+    #[arg(long)]
+    pub demo: bool,
+    /// Lifetime of access tokens, in seconds.
+    #[arg(long, env = "USERBRIDGE_TOKEN_LIFETIME", default_value_t = 86_400)]
+    pub token_lifetime: u64,
+    /// Lifetime of export download links, in seconds.
+    #[arg(long, env = "USERBRIDGE_DOWNLOAD_LINK_LIFETIME", default_value_t = 60)]
+    pub download_link_lifetime: u64,
+    /// How long a finished job's files are kept, in seconds.
+    #[arg(long, env = "USERBRIDGE_JOB_RETENTION", default_value_t = 86_400)]
+    pub job_retention: u64,
+    /// Jobs that run at the same time.
+    #[arg(long, env = "USERBRIDGE_JOB_WORKERS", default_value_t = 2)]
+    pub job_workers: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// tsv, csv, json (a JSON array) or ndjson.
+    #[arg(long, default_value = "tsv")]
+    pub format: String,
+    /// A field to export: 'PATH=COLUMN' (or just 'PATH'), e.g. 'email=Email Address'. Repeatable.
+    #[arg(long = "field", value_name = "PATH=COLUMN")]
+    pub fields: Vec<String>,
+    /// Start with the extension's 11 default fields.
+    #[arg(long)]
+    pub default_fields: bool,
+    /// Only users of this connection (by name).
+    #[arg(long)]
+    pub connection: Option<String>,
+    /// At most this many users.
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// strftime pattern for profile timestamps, e.g. '%Y%m%d' (Alterian's CCYYMMDD).
+    #[arg(long)]
+    pub date_format: Option<String>,
+    /// Field delimiter for csv (one character, e.g. ';').
+    #[arg(long)]
+    pub delimiter: Option<String>,
+    /// Start the file with a UTF-8 byte-order mark (for spreadsheets).
+    #[arg(long)]
+    pub bom: bool,
+    /// End lines with CRLF instead of LF.
+    #[arg(long)]
+    pub crlf: bool,
+    /// Turn line breaks inside values into spaces (one physical line per user).
+    #[arg(long)]
+    pub flatten_newlines: bool,
+    /// smart (default), auth0 or none.
+    #[arg(long)]
+    pub formula_escape: Option<String>,
+    /// Gzip the output.
+    #[arg(long)]
+    pub gzip: bool,
+    /// Output file, or '-' for standard output.
+    #[arg(short, long, default_value = "-")]
+    pub output: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add deterministic synthetic users (realistic and hostile).
+    Seed {
+        /// How many users to add.
+        #[arg(long)]
+        count: u64,
+        /// Connection to add them to (by name).
+        #[arg(long, default_value = "Username-Password-Authentication")]
+        connection: String,
+        /// Same seed, same users.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Print how many users the directory holds.
+    Count,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConnectionsCommand {
+    /// List connections.
+    Ls,
+    /// Create a database connection.
+    Create { name: String },
+}

@@ -1,0 +1,49 @@
+//! One module per command; each turns its flags into a typed spec and calls a library.
+
+mod export;
+mod serve;
+mod users;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use userbridge_store::SqliteStore;
+
+use crate::cli::{Cli, Command, ConnectionsCommand};
+
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(args) => serve::run(&cli.data_dir, args),
+        Command::Export(args) => export::run(&*open(&cli.data_dir)?, args),
+        Command::Users(command) => users::run(&*open(&cli.data_dir)?, command),
+        Command::Connections(command) => connections(&*open(&cli.data_dir)?, command),
+    }
+}
+
+/// Opens the store in the data directory (creating it on first use).
+pub fn open(data_dir: &std::path::Path) -> anyhow::Result<Arc<SqliteStore>> {
+    let store = SqliteStore::open(data_dir)
+        .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
+    Ok(Arc::new(store))
+}
+
+fn connections(store: &SqliteStore, command: ConnectionsCommand) -> anyhow::Result<ExitCode> {
+    use userbridge_store::Store;
+    match command {
+        ConnectionsCommand::Ls => {
+            for c in store.connections()? {
+                println!("{}\t{}", c.id, c.name);
+            }
+        }
+        ConnectionsCommand::Create { name } => {
+            anyhow::ensure!(
+                userbridge_model::ids::is_connection_name(&name),
+                "invalid connection name {name:?}: letters, digits and single dashes, 1-128 characters"
+            );
+            let c = store.create_connection(&name)?;
+            println!("{}\t{}", c.id, c.name);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

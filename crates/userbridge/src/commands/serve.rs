@@ -1,0 +1,126 @@
+//! `userbridge serve`: the HTTP server on the embedded store.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde_json::{Value, json};
+use userbridge_server::{ServerConfig, auth};
+use userbridge_store::{Store, UserScan};
+
+use super::{open, users};
+use crate::cli::ServeArgs;
+
+/// The file holding the management client's credentials: a ready-made token request body.
+pub const CLIENT_FILE: &str = "management-client.json";
+
+/// Users `--demo` seeds into an empty directory.
+const DEMO_USERS: u64 = 10_000;
+
+pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("USERBRIDGE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .init();
+    let store = open(data_dir)?;
+    if args.demo && store.count_scan(&UserScan::default())? == 0 {
+        eprintln!("--demo: seeding {DEMO_USERS} users…");
+        users::seed_users(&store, "Username-Password-Authentication", 1, DEMO_USERS)?;
+    }
+
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let address = listener.local_addr()?;
+        let public_url = args
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{address}"))
+            .trim_end_matches('/')
+            .to_string();
+        let config = ServerConfig {
+            data_dir: data_dir.to_path_buf(),
+            public_url: public_url.clone(),
+            tenant: args.tenant.clone(),
+            token_lifetime: Duration::from_secs(args.token_lifetime),
+            download_link_lifetime: Duration::from_secs(args.download_link_lifetime),
+            job_retention: Duration::from_secs(args.job_retention),
+            job_workers: args.job_workers,
+        };
+        let client_file = management_client(store.as_ref(), data_dir, &config.audience())?;
+        let state = userbridge_server::state(config, store.clone() as Arc<dyn Store>)?;
+
+        println!("userbridge listening on {public_url}");
+        println!("management client credentials: {}", client_file.display());
+        println!("get a token:");
+        println!(
+            "  curl -s {public_url}/oauth/token -H 'content-type: application/json' -d @{}",
+            client_file.display()
+        );
+        if args.demo {
+            println!(
+                "then: curl -s '{public_url}/api/v2/users?per_page=5' -H \"authorization: Bearer $TOKEN\""
+            );
+        }
+        userbridge_server::serve(listener, state, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
+/// Creates the management client on first start and keeps its credentials file current.
+fn management_client(
+    store: &dyn Store,
+    data_dir: &Path,
+    audience: &str,
+) -> anyhow::Result<PathBuf> {
+    let path = data_dir.join(CLIENT_FILE);
+    let mut body: Value = match std::fs::read_to_string(&path) {
+        Ok(text) if !store.clients()?.is_empty() => serde_json::from_str(&text)
+            .with_context(|| format!("{} is not valid JSON", path.display()))?,
+        _ => {
+            let (client, secret) =
+                auth::create_client(store, "userbridge management", &auth::MANAGEMENT_SCOPES)?;
+            json!({
+                "grant_type": "client_credentials",
+                "client_id": client.client_id,
+                "client_secret": secret,
+            })
+        }
+    };
+    body["audience"] = Value::String(audience.to_string());
+    write_private(&path, &serde_json::to_vec_pretty(&body)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
+}
+
+/// Writes a file only its owner can read (mode 0600 on Unix).
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let mut file = options.open(path)?;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+        file.write_all(bytes)?;
+        file.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let mut file = options.open(path)?;
+        file.write_all(bytes)?;
+        file.sync_all()
+    }
+}
