@@ -178,7 +178,7 @@ impl User {
             let own = self.own_identity();
             return match rest {
                 [] => FieldValue::Json(serde_json::to_value(own).unwrap_or(Value::Null)),
-                [Step::Key(k), tail @ ..] if tail.is_empty() => match k.as_str() {
+                [Step::Key(k)] => match k.as_str() {
                     "connection" => FieldValue::Str(&self.connection),
                     "provider" => FieldValue::Str("auth0"),
                     "user_id" => FieldValue::Str(self.user_id_suffix()),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection as Db, ToSql, params_from_iter};
 use serde_json::value::RawValue;
-use userbridge_model::query::Query;
+use userbridge_model::query::{Matcher, Query, SearchField};
 use userbridge_model::{Attribute, User};
 
 use super::{conflict, search};
@@ -357,9 +357,13 @@ fn filter(query: Option<&Query>, connection: Option<&str>) -> (String, Vec<Value
     if let Some(query) = query {
         clauses.push(search::where_sql(query, &mut params));
     }
+    // The `connection` parameter filters exactly as `identities.connection:"name"` does.
     if let Some(name) = connection {
-        params.push(Value::Text(name.to_string()));
-        clauses.push("c.name = ?".to_string());
+        let term = Query::Term {
+            field: SearchField::IdentitiesConnection,
+            matcher: Matcher::Exact(name.to_string()),
+        };
+        clauses.push(search::where_sql(&term, &mut params));
     }
     if clauses.is_empty() {
         clauses.push("1".to_string());
