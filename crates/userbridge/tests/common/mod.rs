@@ -1,0 +1,172 @@
+//! Helpers for tests that run the real `userbridge` binary in a fresh temporary directory.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_userbridge");
+
+/// A temporary data directory and the commands to run against it.
+pub struct Dir {
+    pub tmp: tempfile::TempDir,
+}
+
+impl Dir {
+    pub fn new() -> Dir {
+        Dir { tmp: tempfile::tempdir().unwrap() }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.tmp.path()
+    }
+
+    pub fn data(&self) -> PathBuf {
+        self.tmp.path().join("data")
+    }
+
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("--data-dir").arg(self.data()).args(args).current_dir(self.path());
+        cmd.env_remove("USERBRIDGE_DATA_DIR");
+        cmd
+    }
+
+    /// Runs the binary; returns its output whatever the exit code.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    /// Runs the binary and insists it succeeds; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "userbridge {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn seed(&self, count: u64) {
+        self.ok(&["users", "seed", "--count", &count.to_string()]);
+    }
+
+    /// Starts `userbridge serve` on a free loopback port.
+    pub fn serve(&self, extra: &[&str]) -> Server {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let mut child = self
+            .command(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let url = loop {
+            let line = lines.next().expect("server exited before listening").unwrap();
+            if let Some(url) = line.strip_prefix("userbridge listening on ") {
+                break url.to_string();
+            }
+        };
+        // Keep draining stdout so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        let credentials: Value = serde_json::from_str(
+            &std::fs::read_to_string(self.data().join("management-client.json")).unwrap(),
+        )
+        .unwrap();
+        Server { child, url, credentials, http: reqwest::blocking::Client::new() }
+    }
+}
+
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    pub credentials: Value,
+    pub http: reqwest::blocking::Client,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    pub fn token_response(&self, body: Value) -> reqwest::blocking::Response {
+        self.http.post(format!("{}/oauth/token", self.url)).json(&body).send().unwrap()
+    }
+
+    /// A token with the given scopes (all of the client's when `None`).
+    pub fn token(&self, scope: Option<&str>) -> String {
+        let mut body = self.credentials.clone();
+        if let Some(scope) = scope {
+            body["scope"] = json!(scope);
+        }
+        let response = self.token_response(body);
+        assert_eq!(response.status(), 200);
+        response.json::<Value>().unwrap()["access_token"].as_str().unwrap().to_string()
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let r = self.http.get(format!("{}{path}", self.url)).bearer_auth(token).send().unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    pub fn post(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    /// Polls a job until it leaves pending/processing (bounded by a generous deadline).
+    pub fn wait_job(&self, id: &str, token: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let (status, job) = self.get(&format!("/api/v2/jobs/{id}"), token);
+            assert_eq!(status, 200, "{job}");
+            match job["status"].as_str().unwrap() {
+                "pending" | "processing" => {}
+                _ => return job,
+            }
+            assert!(Instant::now() < deadline, "job {id} never finished: {job}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn download(&self, location: &str) -> (u16, Vec<u8>) {
+        let r = self.http.get(location).send().unwrap();
+        (r.status().as_u16(), r.bytes().unwrap().to_vec())
+    }
+}
+
+/// Gunzips a whole (small, test-sized) buffer.
+pub fn gunzip(bytes: &[u8]) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(bytes).read_to_string(&mut text).unwrap();
+    text
+}
+
+/// Reads delimited text with an independent parser (the csv crate).
+pub fn read_delimited(text: &str, delimiter: u8) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().iter().map(str::to_string).collect();
+    let rows = reader
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_string).collect())
+        .collect();
+    (headers, rows)
+}
