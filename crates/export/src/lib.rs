@@ -4,11 +4,16 @@
 //! is an [`ExportRequest`] validated into one [`ExportSpec`] and run by [`run`]:
 //!
 //! ```text
-//! store scan (source thread) ──bounded channel of user batches──► field mapping ──► RecordWriter (sink)
+//!  source (this thread)            bounded channel              sink (writer thread)
+//!  store scan ─► batch of users ══ CHANNEL_BATCHES batches ══► field mapping ─► RecordWriter ─► gzip? ─► output
+//!        ▲                                                            │
+//!        └──────────────────── emptied batches come back ─────────────┘
 //! ```
 //!
-//! Memory stays flat: at most [`CHANNEL_BATCHES`] batches of [`BATCH_SIZE`] users are in
-//! flight, whatever the size of the directory.
+//! Reading SQLite and rendering cells run on two cores. Batches are recycled, and each
+//! user in them is overwritten in place ([`User::copy_from`]), so the steady state
+//! allocates nothing; at most `CHANNEL_BATCHES + 2` batches of [`BATCH_SIZE`] users exist,
+//! so memory stays flat whatever the size of the directory.
 
 mod spec;
 
@@ -16,7 +21,7 @@ use std::io::{self, Write};
 use std::sync::mpsc;
 
 use userbridge_formats::{FormatError, RecordWriter, gzip_writer};
-use userbridge_model::{FieldValue, User};
+use userbridge_model::User;
 use userbridge_store::{Store, StoreError};
 
 pub use spec::{
@@ -25,8 +30,8 @@ pub use spec::{
 };
 
 /// Users per batch sent from the store scan to the writer.
-pub const BATCH_SIZE: usize = 512;
-/// Batches the channel holds before the scan waits for the writer.
+pub const BATCH_SIZE: usize = 256;
+/// Batches in flight before the scan waits for the writer.
 pub const CHANNEL_BATCHES: usize = 4;
 
 /// Errors of an export: a request that does not validate, or a run that fails.
@@ -75,7 +80,7 @@ pub struct ExportSummary {
 
 /// Runs an export to `out`. `progress` is called after every batch; returning `false`
 /// from it cancels the export.
-pub fn run<W: Write>(
+pub fn run<W: Write + Send>(
     store: &dyn Store,
     spec: &ExportSpec,
     out: W,
@@ -83,62 +88,91 @@ pub fn run<W: Write>(
 ) -> Result<ExportSummary> {
     let scan = spec.scan();
     let total = store.count_scan(&scan)?;
-    let (sender, receiver) = mpsc::sync_channel::<Vec<User>>(CHANNEL_BATCHES);
-
+    if !progress(Progress { done: 0, total }) {
+        return Err(ExportError::Cancelled);
+    }
+    let (full, filled) = mpsc::sync_channel::<Vec<User>>(CHANNEL_BATCHES);
+    let (emptied, empty) = mpsc::channel::<Vec<User>>();
     std::thread::scope(|scope| {
-        let source = scope.spawn(move || {
-            let mut batch = Vec::with_capacity(BATCH_SIZE);
-            let result = store.scan_users(&scan, &mut |user| {
-                batch.push(user);
-                if batch.len() == BATCH_SIZE {
-                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_SIZE));
-                    // A closed channel means the sink stopped: end the scan quietly.
-                    sender
-                        .send(full)
-                        .map_err(|_| StoreError::Aborted("export stopped".into()))?;
-                }
-                Ok(())
-            });
-            match result {
-                Ok(()) => {
-                    if !batch.is_empty() {
-                        let _ = sender.send(batch);
-                    }
-                    Ok(())
-                }
-                Err(StoreError::Aborted(_)) => Ok(()),
-                Err(e) => Err(e),
-            }
-        });
+        let sink = scope.spawn(move || sink(spec, out, filled, emptied));
 
-        let written = write_all(spec, out, receiver, total, progress);
-        let scanned = source
-            .join()
-            .unwrap_or_else(|_| Err(StoreError::Aborted("the store scan panicked".into())));
+        let mut batch: Vec<User> = Vec::with_capacity(BATCH_SIZE);
+        let mut done = 0u64;
+        let mut cancelled = false;
+        let send = |batch: &mut Vec<User>, len: usize| -> bool {
+            batch.truncate(len);
+            let next = empty
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(BATCH_SIZE));
+            // A closed channel means the sink stopped; its error is reported below.
+            full.send(std::mem::replace(batch, next)).is_ok()
+        };
+        let mut len = 0;
+        let scanned = store.scan_users(&scan, &mut |user| {
+            match batch.get_mut(len) {
+                Some(slot) => slot.copy_from(user),
+                None => batch.push(user.clone()),
+            }
+            len += 1;
+            if len == BATCH_SIZE {
+                if !send(&mut batch, len) {
+                    return Err(StoreError::Aborted("export output closed".into()));
+                }
+                done += len as u64;
+                len = 0;
+                if !progress(Progress {
+                    done,
+                    total: total.max(done),
+                }) {
+                    cancelled = true;
+                    return Err(StoreError::Aborted("export cancelled".into()));
+                }
+            }
+            Ok(())
+        });
+        if scanned.is_ok() && len > 0 {
+            send(&mut batch, len);
+        }
+        drop(full);
+        let written = sink.join().unwrap_or_else(|_| {
+            Err(ExportError::Io(io::Error::other(
+                "the export writer panicked",
+            )))
+        });
+        // A failed sink (a closed pipe, a full disk) is the cause; the aborted scan is
+        // only its symptom.
         let summary = written?;
-        scanned?;
+        if cancelled {
+            return Err(ExportError::Cancelled);
+        }
+        match scanned {
+            Ok(()) | Err(StoreError::Aborted(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        progress(Progress {
+            done: summary.records,
+            total: summary.records,
+        });
         Ok(summary)
     })
 }
 
-/// The sink: maps each user to cells and writes them.
-fn write_all<W: Write>(
+/// The sink: maps each user of each batch to cells and writes them; hands batches back.
+fn sink<W: Write>(
     spec: &ExportSpec,
     out: W,
-    batches: mpsc::Receiver<Vec<User>>,
-    total: u64,
-    progress: &mut dyn FnMut(Progress) -> bool,
+    filled: mpsc::Receiver<Vec<User>>,
+    emptied: mpsc::Sender<Vec<User>>,
 ) -> Result<ExportSummary> {
     let out = io::BufWriter::with_capacity(256 * 1024, out);
     match &spec.gzip {
         Some(name) => {
-            let gz = write_records(spec, gzip_writer(out, name), batches, total, progress)?;
-            let mut out = gz.0.finish()?;
-            out.flush()?;
-            Ok(gz.1)
+            let (gz, summary) = write_records(spec, gzip_writer(out, name), filled, emptied)?;
+            gz.finish()?.flush()?;
+            Ok(summary)
         }
         None => {
-            let (mut out, summary) = write_records(spec, out, batches, total, progress)?;
+            let (mut out, summary) = write_records(spec, out, filled, emptied)?;
             out.flush()?;
             Ok(summary)
         }
@@ -148,43 +182,29 @@ fn write_all<W: Write>(
 fn write_records<W: Write>(
     spec: &ExportSpec,
     out: W,
-    batches: mpsc::Receiver<Vec<User>>,
-    total: u64,
-    progress: &mut dyn FnMut(Progress) -> bool,
+    filled: mpsc::Receiver<Vec<User>>,
+    emptied: mpsc::Sender<Vec<User>>,
 ) -> Result<(W, ExportSummary)> {
     let headers = spec
         .columns
         .as_ref()
         .map(|cols| cols.iter().map(|c| c.header.clone()).collect());
     let mut writer = RecordWriter::new(out, &spec.writer, headers)?;
-    let mut done = 0u64;
-    if !progress(Progress { done, total }) {
-        return Err(ExportError::Cancelled);
-    }
-    for batch in batches {
+    for batch in filled {
         for user in &batch {
             match &spec.columns {
                 Some(columns) => {
                     for column in columns {
-                        writer.write_cell(&resolve(user, column))?;
+                        writer.write_cell(&user.resolve(&column.path))?;
                     }
                     writer.end_record()?;
                 }
                 None => writer.write_profile(user)?,
             }
         }
-        done += batch.len() as u64;
-        if !progress(Progress {
-            done,
-            total: total.max(done),
-        }) {
-            return Err(ExportError::Cancelled);
-        }
+        // The source may have finished already; then the batch is simply dropped.
+        let _ = emptied.send(batch);
     }
     let records = writer.records();
     Ok((writer.finish()?, ExportSummary { records }))
-}
-
-fn resolve<'u>(user: &'u User, column: &Column) -> FieldValue<'u> {
-    user.resolve(&column.path)
 }

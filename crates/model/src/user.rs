@@ -97,6 +97,40 @@ impl PartialEq for FieldValue<'_> {
 }
 
 impl User {
+    /// Makes `self` equal to `other`, reusing `self`'s string buffers (no allocation once
+    /// the buffers are large enough): how a pipeline recycles its batches of users.
+    pub fn copy_from(&mut self, other: &User) {
+        self.user_id.clone_from(&other.user_id);
+        self.connection.clone_from(&other.connection);
+        self.email.clone_from(&other.email);
+        self.email_verified = other.email_verified;
+        self.username.clone_from(&other.username);
+        self.phone_number.clone_from(&other.phone_number);
+        self.phone_verified = other.phone_verified;
+        self.given_name.clone_from(&other.given_name);
+        self.family_name.clone_from(&other.family_name);
+        self.name.clone_from(&other.name);
+        self.nickname.clone_from(&other.nickname);
+        self.picture.clone_from(&other.picture);
+        self.blocked = other.blocked;
+        self.created_at.clone_from(&other.created_at);
+        self.updated_at.clone_from(&other.updated_at);
+        self.last_login.clone_from(&other.last_login);
+        self.last_ip.clone_from(&other.last_ip);
+        self.logins_count = other.logins_count;
+        self.last_password_reset
+            .clone_from(&other.last_password_reset);
+        self.multifactor_last_modified
+            .clone_from(&other.multifactor_last_modified);
+        self.user_metadata.clone_from(&other.user_metadata);
+        self.app_metadata.clone_from(&other.app_metadata);
+        self.linked_identities.clone_from(&other.linked_identities);
+        self.password_hash.clone_from(&other.password_hash);
+        self.custom_password_hash
+            .clone_from(&other.custom_password_hash);
+        self.mfa_factors.clone_from(&other.mfa_factors);
+    }
+
     /// The id after `auth0|`.
     pub fn user_id_suffix(&self) -> &str {
         self.user_id

@@ -83,11 +83,20 @@ pub fn user(seed: u64, index: u64, connection: &Arc<str>) -> User {
     let family: Name = pick(rng, culture.family);
     let hostile = per_mille(rng, 20);
 
-    let created = rng.gen_range(FIRST_MS..=LAST_MS);
+    // Users sign up one after another: creation times (and so the time-prefixed user ids)
+    // grow with the index, as in a real directory, which keeps bulk seeding append-only.
+    let created = FIRST_MS
+        .saturating_add(
+            i64::try_from(index)
+                .unwrap_or(i64::MAX / SIGNUP_GAP_MS)
+                .saturating_mul(SIGNUP_GAP_MS),
+        )
+        .saturating_add(rng.gen_range(0..SIGNUP_GAP_MS))
+        .min(LATEST_SIGNUP_MS);
     let updated = if per_mille(rng, 350) {
         created
     } else {
-        created + rng.gen_range(0..=(LAST_MS - created).min(MAX_UPDATE_DELAY_MS))
+        created + rng.gen_range(0..=(LAST_MS - created).clamp(0, MAX_UPDATE_DELAY_MS))
     };
 
     let email = email(rng, index, given.1, family.1);
@@ -182,6 +191,10 @@ pub fn user(seed: u64, index: u64, connection: &Arc<str>) -> User {
 const FIRST_MS: i64 = 1_546_300_800_000;
 /// 2025-12-31T23:59:59.999Z.
 const LAST_MS: i64 = 1_767_225_599_999;
+/// Time between two sign-ups: a million users span 2019 to 2025.
+const SIGNUP_GAP_MS: i64 = 200_000;
+/// 9999-12-31T23:59:59.999Z: indexes past billions of users stop here.
+const LATEST_SIGNUP_MS: i64 = 253_402_300_799_999;
 /// Two years.
 const MAX_UPDATE_DELAY_MS: i64 = 2 * 365 * 24 * 3600 * 1000;
 

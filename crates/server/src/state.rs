@@ -36,6 +36,11 @@ impl ServerConfig {
     }
 }
 
+/// `floor(100 × done / total)`, held below 100 until the job is really complete.
+pub fn percentage_done(done: u64, total: u64) -> u64 {
+    (done * 100).checked_div(total).map_or(0, |p| p.min(99))
+}
+
 /// Progress of a job that is running in this process.
 #[derive(Debug, Clone, Copy)]
 pub struct LiveProgress {
@@ -45,14 +50,6 @@ pub struct LiveProgress {
 }
 
 impl LiveProgress {
-    pub fn percentage(&self) -> u64 {
-        if self.total == 0 {
-            0
-        } else {
-            (self.done * 100 / self.total).min(99)
-        }
-    }
-
     /// Remaining records at the average rate so far, rounded up; 0 when unknown.
     pub fn seconds_left(&self) -> u64 {
         let elapsed = self.started.elapsed().as_secs_f64();

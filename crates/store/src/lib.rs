@@ -120,8 +120,10 @@ pub trait Store: Send + Sync {
     fn count_users(&self, query: Option<&Query>, connection: Option<&str>) -> Result<u64>;
     /// How many users a scan will visit.
     fn count_scan(&self, scan: &UserScan) -> Result<u64>;
-    /// Streams users in `user_id` order to `visit`, holding at most one batch in memory.
-    fn scan_users(&self, scan: &UserScan, visit: &mut dyn FnMut(User) -> Result<()>) -> Result<()>;
+    /// Streams users in `user_id` order to `visit`. The `&User` is reused from row to row
+    /// (no allocation per user): copy what must outlive the call.
+    fn scan_users(&self, scan: &UserScan, visit: &mut dyn FnMut(&User) -> Result<()>)
+    -> Result<()>;
 
     fn create_client(&self, client: &Client) -> Result<()>;
     fn client(&self, client_id: &str) -> Result<Option<Client>>;

@@ -1,4 +1,5 @@
 //! `userbridge export`, run as a user runs it.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 
 mod common;
 
@@ -26,7 +27,10 @@ fn export(dir: &Dir, extra: &[&str]) -> String {
 
 /// Every user as the API shows it, from a whole-profile NDJSON export.
 fn profiles(dir: &Dir) -> Vec<Value> {
-    export(dir, &["--format", "ndjson"]).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    export(dir, &["--format", "ndjson"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 #[test]
@@ -36,11 +40,18 @@ fn the_seed_recipe_writes_a_real_tsv_with_the_four_columns() {
     let mut args = vec!["--format", "tsv"];
     args.extend_from_slice(&SEED_FIELDS);
     args.extend_from_slice(&["-o", "users.csv"]);
-    assert_eq!(export(&dir, &args), "", "nothing on stdout when -o is given");
+    assert_eq!(
+        export(&dir, &args),
+        "",
+        "nothing on stdout when -o is given"
+    );
     let text = std::fs::read_to_string(dir.path().join("users.csv")).unwrap();
 
     let (headers, rows) = read_delimited(&text, b'\t');
-    assert_eq!(headers, ["Email Address", "Created At", "First Name", "Last Name"]);
+    assert_eq!(
+        headers,
+        ["Email Address", "Created At", "First Name", "Last Name"]
+    );
     let users = profiles(&dir);
     assert_eq!(rows.len(), 500);
     // Rows are in user_id order; each row carries that user's values, after the smart
@@ -49,7 +60,11 @@ fn the_seed_recipe_writes_a_real_tsv_with_the_four_columns() {
         let expect = |key: &str| -> String {
             let v = user[key].as_str().unwrap_or("").to_string();
             let risky = v.starts_with(['=', '+', '-', '@', '\t', '\r']);
-            if risky && v.parse::<f64>().is_err() { format!("'{v}") } else { v }
+            if risky && v.parse::<f64>().is_err() {
+                format!("'{v}")
+            } else {
+                v
+            }
         };
         assert_eq!(row[0], expect("email"));
         assert_eq!(row[1], user["created_at"].as_str().unwrap());
@@ -64,16 +79,39 @@ fn hostile_values_survive_a_round_trip_through_csv() {
     dir.seed(2000);
     let text = export(
         &dir,
-        &["--format", "csv", "--delimiter", ";", "--formula-escape", "none", "--field", "given_name", "--field", "family_name", "--field", "nickname", "--field", "user_metadata"],
+        &[
+            "--format",
+            "csv",
+            "--delimiter",
+            ";",
+            "--formula-escape",
+            "none",
+            "--field",
+            "given_name",
+            "--field",
+            "family_name",
+            "--field",
+            "nickname",
+            "--field",
+            "user_metadata",
+        ],
     );
     let (headers, rows) = read_delimited(&text, b';');
-    assert_eq!(headers, ["given_name", "family_name", "nickname", "user_metadata"]);
+    assert_eq!(
+        headers,
+        ["given_name", "family_name", "nickname", "user_metadata"]
+    );
     let users = profiles(&dir);
     assert_eq!(rows.len(), users.len());
     let mut saw_newline = false;
     for (row, user) in rows.iter().zip(&users) {
         for (cell, key) in row.iter().zip(["given_name", "family_name", "nickname"]) {
-            assert_eq!(cell, user[key].as_str().unwrap_or(""), "{key} of {}", user["user_id"]);
+            assert_eq!(
+                cell,
+                user[key].as_str().unwrap_or(""),
+                "{key} of {}",
+                user["user_id"]
+            );
             saw_newline |= cell.contains('\n');
         }
         // Objects become compact JSON text, keys in stored order.
@@ -90,7 +128,17 @@ fn hostile_values_survive_a_round_trip_through_csv() {
 fn flatten_newlines_gives_one_physical_line_per_user() {
     let dir = Dir::new();
     dir.seed(2000);
-    let text = export(&dir, &["--format", "tsv", "--default-fields", "--flatten-newlines", "--field", "user_metadata"]);
+    let text = export(
+        &dir,
+        &[
+            "--format",
+            "tsv",
+            "--default-fields",
+            "--flatten-newlines",
+            "--field",
+            "user_metadata",
+        ],
+    );
     assert_eq!(text.lines().count(), 2001);
     assert!(!text.contains('\r'));
 }
@@ -99,7 +147,19 @@ fn flatten_newlines_gives_one_physical_line_per_user() {
 fn default_fields_crlf_bom_and_date_format() {
     let dir = Dir::new();
     dir.seed(20);
-    let text = export(&dir, &["--format", "csv", "--bom", "--crlf", "--date-format", "%Y%m%d", "--limit", "3"]);
+    let text = export(
+        &dir,
+        &[
+            "--format",
+            "csv",
+            "--bom",
+            "--crlf",
+            "--date-format",
+            "%Y%m%d",
+            "--limit",
+            "3",
+        ],
+    );
     let body = text.strip_prefix('\u{feff}').expect("BOM first");
     let first = body.split("\r\n").next().unwrap();
     assert_eq!(
@@ -125,14 +185,41 @@ fn json_export_is_one_valid_array_that_matches_ndjson() {
     let array = array.as_array().unwrap();
     assert_eq!(array.len(), 300);
     assert_eq!(array, &profiles(&dir));
-    let text = export(&dir, &["--format", "json", "--field", "email=Email", "--field", "user_metadata.consent.given", "--limit", "5"]);
+    let text = export(
+        &dir,
+        &[
+            "--format",
+            "json",
+            "--field",
+            "email=Email",
+            "--field",
+            "user_metadata.consent.given",
+            "--limit",
+            "5",
+        ],
+    );
     let rows: Vec<Value> = serde_json::from_str(&text).unwrap();
     assert_eq!(rows.len(), 5);
     for row in rows {
         let keys: Vec<&String> = row.as_object().unwrap().keys().collect();
         assert_eq!(keys, ["Email", "user_metadata.consent.given"]);
     }
-    assert_eq!(export(&dir, &["--format", "json", "--connection", "Username-Password-Authentication", "--limit", "1"]).lines().count(), 3);
+    assert_eq!(
+        export(
+            &dir,
+            &[
+                "--format",
+                "json",
+                "--connection",
+                "Username-Password-Authentication",
+                "--limit",
+                "1"
+            ]
+        )
+        .lines()
+        .count(),
+        3
+    );
 }
 
 #[test]
@@ -140,10 +227,25 @@ fn passwords_never_leave_in_an_export() {
     let dir = Dir::new();
     dir.seed(200);
     for format in ["json", "ndjson", "tsv", "csv"] {
-        let text = export(&dir, &["--format", format, "--field", "user_id", "--field", "identities", "--field", "app_metadata"]);
+        let text = export(
+            &dir,
+            &[
+                "--format",
+                format,
+                "--field",
+                "user_id",
+                "--field",
+                "identities",
+                "--field",
+                "app_metadata",
+            ],
+        );
         assert!(!text.contains("$2b$"), "{format}");
         let whole = export(&dir, &["--format", format]);
-        assert!(!whole.contains("$2b$") && !whole.contains("password_hash"), "{format}");
+        assert!(
+            !whole.contains("$2b$") && !whole.contains("password_hash"),
+            "{format}"
+        );
     }
 }
 
@@ -152,7 +254,10 @@ fn the_same_seed_gives_the_same_file() {
     let (a, b) = (Dir::new(), Dir::new());
     a.seed(300);
     b.seed(300);
-    assert_eq!(export(&a, &["--format", "ndjson"]), export(&b, &["--format", "ndjson"]));
+    assert_eq!(
+        export(&a, &["--format", "ndjson"]),
+        export(&b, &["--format", "ndjson"])
+    );
 }
 
 #[test]
@@ -162,7 +267,10 @@ fn gzip_output_names_the_inner_file() {
     export(&dir, &["--format", "csv", "--gzip", "-o", "users.csv.gz"]);
     let bytes = std::fs::read(dir.path().join("users.csv.gz")).unwrap();
     let decoder = flate2::read::GzDecoder::new(&bytes[..]);
-    assert_eq!(decoder.header().unwrap().filename(), Some(&b"users.csv"[..]));
+    assert_eq!(
+        decoder.header().unwrap().filename(),
+        Some(&b"users.csv"[..])
+    );
     assert_eq!(gunzip(&bytes).lines().count(), 51);
 }
 
@@ -192,13 +300,34 @@ fn bad_requests_are_refused_before_anything_is_written() {
     let dir = Dir::new();
     dir.seed(10);
     let cases: [(&[&str], &str); 9] = [
-        (&["--format", "xlsx"], "--format: invalid format (expected tsv, csv, json or ndjson): \"xlsx\""),
-        (&["--field", "identities["], "fields[0].name: invalid field path \"identities[\""),
-        (&["--field", "password_hash"], "fields[0].name: invalid field path \"password_hash\""),
-        (&["--field", "email=E", "--field", "name=E"], "fields[1]: duplicate column name \"E\" (also used by fields[0])"),
-        (&["--default-fields", "--field", "email=Email"], "fields[0]: duplicate column name \"Email\" (also used by default field \"email\")"),
-        (&["--connection", "Nope"], "the connection does not exist: Nope"),
-        (&["--format", "tsv", "--delimiter", ";"], "delimiter: only applies to the csv format"),
+        (
+            &["--format", "xlsx"],
+            "--format: invalid format (expected tsv, csv, json or ndjson): \"xlsx\"",
+        ),
+        (
+            &["--field", "identities["],
+            "fields[0].name: invalid field path \"identities[\"",
+        ),
+        (
+            &["--field", "password_hash"],
+            "fields[0].name: invalid field path \"password_hash\"",
+        ),
+        (
+            &["--field", "email=E", "--field", "name=E"],
+            "fields[1]: duplicate column name \"E\" (also used by fields[0])",
+        ),
+        (
+            &["--default-fields", "--field", "email=Email"],
+            "fields[0]: duplicate column name \"Email\" (also used by default field \"email\")",
+        ),
+        (
+            &["--connection", "Nope"],
+            "the connection does not exist: Nope",
+        ),
+        (
+            &["--format", "tsv", "--delimiter", ";"],
+            "delimiter: only applies to the csv format",
+        ),
         (&["--formula-escape", "maybe"], "formula_escape"),
         (&["--date-format", "%Q"], "date_format"),
     ];

@@ -95,11 +95,7 @@ pub fn render(state: &crate::state::AppState, job: &Job) -> Value {
                 Some(live) => (live.done, live.total, live.seconds_left()),
                 None => (job.processed, job.total, 0),
             };
-            let percentage = if total == 0 {
-                0
-            } else {
-                (done * 100 / total).min(99)
-            };
+            let percentage = crate::state::percentage_done(done, total);
             out.insert("percentage_done".into(), json!(percentage));
             out.insert("time_left_seconds".into(), json!(seconds_left));
         }

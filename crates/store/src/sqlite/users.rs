@@ -172,59 +172,87 @@ impl Projection {
 
     fn read(&self, row: &rusqlite::Row<'_>, names: &HashMap<String, Arc<str>>) -> Result<User> {
         let mut user = User::default();
+        self.read_into(row, names, &mut user, &mut String::new())?;
+        Ok(user)
+    }
+
+    /// Fills `user` from a row, reusing its string buffers: a scan of a million users
+    /// then allocates almost nothing.
+    fn read_into(
+        &self,
+        row: &rusqlite::Row<'_>,
+        names: &HashMap<String, Arc<str>>,
+        user: &mut User,
+        last_connection_id: &mut String,
+    ) -> Result<()> {
         let connection_id = text_ref(row, 0)?.unwrap_or_default();
-        user.connection = names
-            .get(connection_id)
-            .cloned()
-            .ok_or_else(|| StoreError::Corrupt(format!("unknown connection {connection_id}")))?;
+        // Consecutive users mostly share a connection: skip the lookup when it repeats.
+        if user.connection.is_empty() || *last_connection_id != connection_id {
+            user.connection = names.get(connection_id).cloned().ok_or_else(|| {
+                StoreError::Corrupt(format!("unknown connection {connection_id}"))
+            })?;
+            set(last_connection_id, connection_id);
+        }
         for (i, col) in self.0.iter().enumerate() {
             let i = i + 1;
             match col {
-                Col::UserId => user.user_id = text(row, i)?.unwrap_or_default(),
-                Col::Email => user.email = text(row, i)?,
+                Col::UserId => set(&mut user.user_id, text_ref(row, i)?.unwrap_or_default()),
+                Col::Email => set_opt(&mut user.email, text_ref(row, i)?),
                 Col::EmailVerified => user.email_verified = flag(row, i)?.unwrap_or(false),
-                Col::GivenName => user.given_name = text(row, i)?,
-                Col::FamilyName => user.family_name = text(row, i)?,
-                Col::Name => user.name = text(row, i)?,
-                Col::Nickname => user.nickname = text(row, i)?,
-                Col::Picture => user.picture = text(row, i)?,
-                Col::CreatedAt => user.created_at = text(row, i)?.unwrap_or_default(),
-                Col::UpdatedAt => user.updated_at = text(row, i)?.unwrap_or_default(),
-                Col::Username => user.username = text(row, i)?,
-                Col::PhoneNumber => user.phone_number = text(row, i)?,
+                Col::GivenName => set_opt(&mut user.given_name, text_ref(row, i)?),
+                Col::FamilyName => set_opt(&mut user.family_name, text_ref(row, i)?),
+                Col::Name => set_opt(&mut user.name, text_ref(row, i)?),
+                Col::Nickname => set_opt(&mut user.nickname, text_ref(row, i)?),
+                Col::Picture => set_opt(&mut user.picture, text_ref(row, i)?),
+                Col::CreatedAt => set(&mut user.created_at, text_ref(row, i)?.unwrap_or_default()),
+                Col::UpdatedAt => set(&mut user.updated_at, text_ref(row, i)?.unwrap_or_default()),
+                Col::Username => set_opt(&mut user.username, text_ref(row, i)?),
+                Col::PhoneNumber => set_opt(&mut user.phone_number, text_ref(row, i)?),
                 Col::PhoneVerified => user.phone_verified = flag(row, i)?,
                 Col::Blocked => user.blocked = flag(row, i)?,
-                Col::LastLogin => user.last_login = text(row, i)?,
-                Col::LastIp => user.last_ip = text(row, i)?,
+                Col::LastLogin => set_opt(&mut user.last_login, text_ref(row, i)?),
+                Col::LastIp => set_opt(&mut user.last_ip, text_ref(row, i)?),
                 Col::LoginsCount => user.logins_count = row.get(i)?,
-                Col::LastPasswordReset => user.last_password_reset = text(row, i)?,
-                Col::MultifactorLastModified => user.multifactor_last_modified = text(row, i)?,
+                Col::LastPasswordReset => set_opt(&mut user.last_password_reset, text_ref(row, i)?),
+                Col::MultifactorLastModified => {
+                    set_opt(&mut user.multifactor_last_modified, text_ref(row, i)?)
+                }
                 Col::UserMetadata => user.user_metadata = json(row, i)?,
                 Col::AppMetadata => user.app_metadata = json(row, i)?,
                 Col::LinkedIdentities => user.linked_identities = json(row, i)?,
-                Col::PasswordHash => user.password_hash = text(row, i)?,
+                Col::PasswordHash => set_opt(&mut user.password_hash, text_ref(row, i)?),
                 Col::CustomPasswordHash => user.custom_password_hash = json(row, i)?,
                 Col::MfaFactors => user.mfa_factors = json(row, i)?,
             }
         }
-        Ok(user)
+        Ok(())
+    }
+}
+
+fn set(slot: &mut String, value: &str) {
+    slot.clear();
+    slot.push_str(value);
+}
+
+fn set_opt(slot: &mut Option<String>, value: Option<&str>) {
+    match (slot.as_mut(), value) {
+        (Some(s), Some(v)) => set(s, v),
+        (None, Some(v)) => *slot = Some(v.to_string()),
+        (_, None) => *slot = None,
     }
 }
 
 fn text_ref<'r>(row: &'r rusqlite::Row<'_>, i: usize) -> Result<Option<&'r str>> {
     match row.get_ref(i)? {
         ValueRef::Null => Ok(None),
-        ValueRef::Text(bytes) => std::str::from_utf8(bytes)
+        // SIMD validation: on a million-user scan this is a visible share of the time.
+        ValueRef::Text(bytes) => simdutf8::basic::from_utf8(bytes)
             .map(Some)
-            .map_err(|e| StoreError::Corrupt(format!("column {i}: {e}"))),
+            .map_err(|_| StoreError::Corrupt(format!("column {i}: invalid UTF-8"))),
         other => Err(StoreError::Corrupt(format!(
             "column {i}: expected text, got {other:?}"
         ))),
     }
-}
-
-fn text(row: &rusqlite::Row<'_>, i: usize) -> Result<Option<String>> {
-    Ok(text_ref(row, i)?.map(str::to_string))
 }
 
 fn flag(row: &rusqlite::Row<'_>, i: usize) -> Result<Option<bool>> {
@@ -232,9 +260,10 @@ fn flag(row: &rusqlite::Row<'_>, i: usize) -> Result<Option<bool>> {
 }
 
 fn json(row: &rusqlite::Row<'_>, i: usize) -> Result<Option<Box<RawValue>>> {
-    text(row, i)?
+    text_ref(row, i)?
         .map(|t| {
-            RawValue::from_string(t).map_err(|e| StoreError::Corrupt(format!("column {i}: {e}")))
+            RawValue::from_string(t.to_string())
+                .map_err(|e| StoreError::Corrupt(format!("column {i}: {e}")))
         })
         .transpose()
 }
@@ -404,7 +433,7 @@ pub(super) fn scan(
     db: &Db,
     names: &Names,
     scan: &UserScan,
-    visit: &mut dyn FnMut(User) -> Result<()>,
+    visit: &mut dyn FnMut(&User) -> Result<()>,
 ) -> Result<()> {
     let projection = Projection::of(scan.attributes.as_deref());
     let mut params = Vec::new();
@@ -420,8 +449,11 @@ pub(super) fn scan(
     }
     let mut stmt = db.prepare(&sql)?;
     let mut rows = stmt.query(params_from_iter(params))?;
+    let mut user = User::default();
+    let mut last_connection_id = String::new();
     while let Some(row) = rows.next()? {
-        visit(projection.read(row, names)?)?;
+        projection.read_into(row, names, &mut user, &mut last_connection_id)?;
+        visit(&user)?;
     }
     Ok(())
 }

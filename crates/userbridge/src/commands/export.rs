@@ -80,7 +80,7 @@ pub fn run(store: &SqliteStore, args: ExportArgs) -> anyhow::Result<ExitCode> {
         true
     };
     let summary = if args.output == "-" {
-        let stdout = io::stdout().lock();
+        let stdout = io::stdout();
         userbridge_export::run(store, &spec, stdout, &mut on_progress)?
     } else {
         let path = PathBuf::from(&args.output);

@@ -10,7 +10,7 @@ use crate::cli::UsersCommand;
 use crate::progress;
 
 /// Users written per transaction while seeding.
-const SEED_BATCH: usize = 10_000;
+const SEED_BATCH: usize = 50_000;
 
 pub fn run(store: &SqliteStore, command: UsersCommand) -> anyhow::Result<ExitCode> {
     match command {

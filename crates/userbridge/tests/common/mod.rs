@@ -1,5 +1,5 @@
 //! Helpers for tests that run the real `userbridge` binary in a fresh temporary directory.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -17,7 +17,9 @@ pub struct Dir {
 
 impl Dir {
     pub fn new() -> Dir {
-        Dir { tmp: tempfile::tempdir().unwrap() }
+        Dir {
+            tmp: tempfile::tempdir().unwrap(),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -30,7 +32,10 @@ impl Dir {
 
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
-        cmd.arg("--data-dir").arg(self.data()).args(args).current_dir(self.path());
+        cmd.arg("--data-dir")
+            .arg(self.data())
+            .args(args)
+            .current_dir(self.path());
         cmd.env_remove("USERBRIDGE_DATA_DIR");
         cmd
     }
@@ -68,7 +73,10 @@ impl Dir {
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let url = loop {
-            let line = lines.next().expect("server exited before listening").unwrap();
+            let line = lines
+                .next()
+                .expect("server exited before listening")
+                .unwrap();
             if let Some(url) = line.strip_prefix("userbridge listening on ") {
                 break url.to_string();
             }
@@ -79,7 +87,12 @@ impl Dir {
             &std::fs::read_to_string(self.data().join("management-client.json")).unwrap(),
         )
         .unwrap();
-        Server { child, url, credentials, http: reqwest::blocking::Client::new() }
+        Server {
+            child,
+            url,
+            credentials,
+            http: reqwest::blocking::Client::new(),
+        }
     }
 }
 
@@ -99,7 +112,11 @@ impl Drop for Server {
 
 impl Server {
     pub fn token_response(&self, body: Value) -> reqwest::blocking::Response {
-        self.http.post(format!("{}/oauth/token", self.url)).json(&body).send().unwrap()
+        self.http
+            .post(format!("{}/oauth/token", self.url))
+            .json(&body)
+            .send()
+            .unwrap()
     }
 
     /// A token with the given scopes (all of the client's when `None`).
@@ -110,11 +127,19 @@ impl Server {
         }
         let response = self.token_response(body);
         assert_eq!(response.status(), 200);
-        response.json::<Value>().unwrap()["access_token"].as_str().unwrap().to_string()
+        response.json::<Value>().unwrap()["access_token"]
+            .as_str()
+            .unwrap()
+            .to_string()
     }
 
     pub fn get(&self, path: &str, token: &str) -> (u16, Value) {
-        let r = self.http.get(format!("{}{path}", self.url)).bearer_auth(token).send().unwrap();
+        let r = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .unwrap();
         let status = r.status().as_u16();
         (status, r.json().unwrap_or(Value::Null))
     }
@@ -156,14 +181,23 @@ impl Server {
 pub fn gunzip(bytes: &[u8]) -> String {
     use std::io::Read;
     let mut text = String::new();
-    flate2::read::GzDecoder::new(bytes).read_to_string(&mut text).unwrap();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_string(&mut text)
+        .unwrap();
     text
 }
 
 /// Reads delimited text with an independent parser (the csv crate).
 pub fn read_delimited(text: &str, delimiter: u8) -> (Vec<String>, Vec<Vec<String>>) {
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).from_reader(text.as_bytes());
-    let headers = reader.headers().unwrap().iter().map(str::to_string).collect();
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .from_reader(text.as_bytes());
+    let headers = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_string)
+        .collect();
     let rows = reader
         .records()
         .map(|r| r.unwrap().iter().map(str::to_string).collect())
