@@ -61,14 +61,12 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         println!("management client credentials: {}", client_file.display());
         println!("get a token:");
         println!(
-            "  curl -s {public_url}/oauth/token -H 'content-type: application/json' -d @{}",
+            "  TOKEN=$(curl -s {public_url}/oauth/token -H 'content-type: application/json' -d @{} \\\n    | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')",
             client_file.display()
         );
-        if args.demo {
-            println!(
-                "then: curl -s '{public_url}/api/v2/users?per_page=5' -H \"authorization: Bearer $TOKEN\""
-            );
-        }
+        println!(
+            "then: curl -s '{public_url}/api/v2/users?per_page=5' -H \"authorization: Bearer $TOKEN\""
+        );
         userbridge_server::serve(listener, state, async {
             let _ = tokio::signal::ctrl_c().await;
         })
