@@ -7,10 +7,12 @@ pub mod field_path;
 pub mod ids;
 pub mod job;
 pub mod query;
+pub mod record_error;
 pub mod time;
 pub mod user;
 
 pub use field_path::{Attribute, FieldPath, Step};
+pub use record_error::{ErrorCode, RecordError};
 pub use job::{ExportFormat, Job, JobKind, JobStatus};
 pub use user::{Connection, FieldValue, Identity, User};
 

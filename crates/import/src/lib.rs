@@ -1,0 +1,4 @@
+//! The import engine.
+
+pub mod reader;
+pub mod validate;

@@ -1,0 +1,1 @@
+//! Reading users files: JSON array, NDJSON, CSV/TSV, optionally gzip-compressed.

@@ -1,0 +1,1 @@
+//! Validation of one users-file record against Auth0's bulk-import schema.
