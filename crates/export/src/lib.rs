@@ -24,10 +24,8 @@ use userbridge_formats::{FormatError, RecordWriter, gzip_writer};
 use userbridge_model::User;
 use userbridge_store::{Store, StoreError};
 
-pub use spec::{
-    Column, ConnectionSelector, DEFAULT_FIELDS, ExportOptions, ExportRequest, ExportSpec,
-    FieldRequest,
-};
+pub use spec::{Column, DEFAULT_FIELDS, ExportOptions, ExportRequest, ExportSpec, FieldRequest};
+pub use userbridge_store::ConnectionSelector;
 
 /// Users per batch sent from the store scan to the writer.
 pub const BATCH_SIZE: usize = 256;

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use userbridge_formats::{DateFormat, FormulaEscape, WriterOptions};
 use userbridge_model::field_path::MAX_PATH_CHARS;
 use userbridge_model::{Attribute, ExportFormat, FieldPath};
-use userbridge_store::{Store, UserScan};
+use userbridge_store::{ConnectionSelector, Store, UserScan};
 
 use crate::{ExportError, Result};
 
@@ -29,15 +29,6 @@ pub const DEFAULT_FIELDS: [(&str, &str); 11] = [
 pub struct FieldRequest {
     pub name: String,
     pub export_as: Option<String>,
-}
-
-/// How a request names the connection to export.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ConnectionSelector {
-    /// `con_…`, as the jobs API sends it.
-    Id(String),
-    /// The connection name, as a person types it.
-    Name(String),
 }
 
 /// Writer options as requested, before validation.
@@ -203,15 +194,10 @@ impl ExportSpec {
 
         let connection = match &request.connection {
             None => None,
-            Some(ConnectionSelector::Id(id)) => Some(
-                store
-                    .connection_by_id(id)?
-                    .ok_or_else(|| ExportError::UnknownConnection(id.clone()))?,
-            ),
-            Some(ConnectionSelector::Name(name)) => Some(
-                store
-                    .connection_by_name(name)?
-                    .ok_or_else(|| ExportError::UnknownConnection(name.clone()))?,
+            Some(selector) => Some(
+                selector
+                    .resolve(store)?
+                    .ok_or_else(|| ExportError::UnknownConnection(selector.to_string()))?,
             ),
         };
 

@@ -12,8 +12,8 @@ pub mod time;
 pub mod user;
 
 pub use field_path::{Attribute, FieldPath, Step};
-pub use record_error::{ErrorCode, RecordError};
 pub use job::{ExportFormat, Job, JobKind, JobStatus};
+pub use record_error::{ErrorCode, RecordError};
 pub use user::{Connection, FieldValue, Identity, User};
 
 /// Errors raised while validating domain values (paths, ids, queries).

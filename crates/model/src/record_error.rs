@@ -75,8 +75,15 @@ impl RecordError {
     /// An error at `path`; the message is `"<path>: <problem>"` (or just the problem at `""`).
     pub fn new(code: ErrorCode, path: impl Into<String>, problem: impl fmt::Display) -> Self {
         let path = path.into();
-        let message =
-            if path.is_empty() { problem.to_string() } else { format!("{path}: {problem}") };
-        RecordError { code, message, path }
+        let message = if path.is_empty() {
+            problem.to_string()
+        } else {
+            format!("{path}: {problem}")
+        };
+        RecordError {
+            code,
+            message,
+            path,
+        }
     }
 }

@@ -9,6 +9,14 @@ use serde_json::value::RawValue;
 use crate::field_path::{Attribute, FieldPath, Step};
 use crate::ids::USER_ID_PREFIX;
 
+/// The default `picture` of a new user: a Gravatar-style URL from the MD5 of the
+/// lower-cased email (no outbound call is ever made).
+pub fn gravatar_url(email: &str) -> String {
+    use md5::{Digest, Md5};
+    let hash = hex::encode(Md5::digest(email.to_lowercase().as_bytes()));
+    format!("https://s.gravatar.com/avatar/{hash}?s=480&r=pg&d=mp")
+}
+
 /// A database connection (`management-api.md` §6.2). Every userbridge connection has
 /// strategy `auth0`.
 #[derive(Debug, Clone, PartialEq, Eq)]

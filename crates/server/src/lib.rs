@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use rand::RngCore;
 use tokio::net::TcpListener;
@@ -65,6 +66,14 @@ pub fn state(config: ServerConfig, store: Arc<dyn Store>) -> Result<SharedState,
 
 /// Every route of the server.
 pub fn router(state: SharedState) -> Router {
+    // The upload handler counts bytes itself and answers 413 in Auth0's shape; the body
+    // limit only has to let a maximal file (plus multipart framing) through.
+    let upload_limit = match state.config.max_upload_bytes {
+        0 => DefaultBodyLimit::disable(),
+        max => DefaultBodyLimit::max(
+            usize::try_from(max.saturating_add(1 << 20)).unwrap_or(usize::MAX),
+        ),
+    };
     Router::new()
         .route("/oauth/token", post(auth::token))
         .route("/api/v2/users", get(users::list).post(users::create))
@@ -79,7 +88,12 @@ pub fn router(state: SharedState) -> Router {
             "/api/v2/jobs/users-exports",
             post(jobs::routes::create_export),
         )
+        .route(
+            "/api/v2/jobs/users-imports",
+            post(jobs::import::create).layer(upload_limit),
+        )
         .route("/api/v2/jobs/{id}", get(jobs::routes::get))
+        .route("/api/v2/jobs/{id}/errors", get(jobs::import::errors))
         .route("/exports/{id}/{file}", get(jobs::download::download))
         .fallback(not_found)
         .with_state(state)

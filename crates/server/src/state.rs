@@ -23,6 +23,12 @@ pub struct ServerConfig {
     pub job_retention: Duration,
     /// Export/import jobs running at once.
     pub job_workers: usize,
+    /// Largest users file an import upload may send; 0 = unlimited.
+    pub max_upload_bytes: u64,
+    /// Largest decompressed users file (a gzip bomb stops here).
+    pub max_decompressed_bytes: u64,
+    /// Operator cap on pending + processing import jobs (429 beyond it); 0 = no cap.
+    pub max_active_imports: usize,
 }
 
 impl ServerConfig {

@@ -4,7 +4,6 @@ use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use md5::{Digest, Md5};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use userbridge_model::ids::{self, USER_ID_PREFIX};
@@ -221,7 +220,7 @@ pub async fn create(
         user_id: format!("{USER_ID_PREFIX}{suffix}"),
         name: Some(email.clone()),
         nickname: Some(email.split('@').next().unwrap_or_default().to_string()),
-        picture: Some(gravatar(&email)),
+        picture: Some(userbridge_model::user::gravatar_url(&email)),
         email: Some(email),
         created_at: now.clone(),
         updated_at: now,
@@ -397,11 +396,6 @@ fn to_raw(map: Map<String, Value>) -> ApiResult<Option<Box<RawValue>>> {
         return Ok(None);
     }
     Ok(Some(RawValue::from_string(serde_json::to_string(&map)?)?))
-}
-
-pub fn gravatar(email: &str) -> String {
-    let hash = hex::encode(Md5::digest(email.as_bytes()));
-    format!("https://s.gravatar.com/avatar/{hash}?s=480&r=pg&d=mp")
 }
 
 fn parse_object(body: &str) -> ApiResult<Map<String, Value>> {

@@ -56,6 +56,31 @@ impl std::fmt::Display for Conflict {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// How a request names a connection: by id (`con_…`, as the API sends it) or by name (as a
+/// person types it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionSelector {
+    Id(String),
+    Name(String),
+}
+
+impl ConnectionSelector {
+    pub fn resolve(&self, store: &dyn Store) -> Result<Option<Connection>> {
+        match self {
+            ConnectionSelector::Id(id) => store.connection_by_id(id),
+            ConnectionSelector::Name(name) => store.connection_by_name(name),
+        }
+    }
+}
+
+impl std::fmt::Display for ConnectionSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectionSelector::Id(id) | ConnectionSelector::Name(id) => f.write_str(id),
+        }
+    }
+}
+
 /// A page of `GET /api/v2/users`.
 #[derive(Debug, Clone, Default)]
 pub struct UserSearch {
@@ -141,4 +166,32 @@ pub trait Store: Send + Sync {
     fn set_job_progress(&self, id: &str, processed: u64, total: u64) -> Result<()>;
     fn jobs_with_status(&self, status: JobStatus) -> Result<Vec<Job>>;
     fn delete_job(&self, id: &str) -> Result<()>;
+    /// Error elements recorded for an import job, in file order (JSON text each).
+    fn job_errors(&self, job_id: &str) -> Result<Vec<String>>;
+    /// Deletes the error elements of a job (its data retention ended).
+    fn delete_job_errors(&self, job_id: &str) -> Result<()>;
+
+    /// Runs `work` in one write transaction: committed when it returns `Ok`, rolled back
+    /// otherwise. Import batches use it so users, errors and the job's checkpoint are
+    /// saved together or not at all.
+    fn write_transaction(&self, work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>)
+    -> Result<()>;
+}
+
+/// What an import may do inside one transaction.
+pub trait WriteTx {
+    /// The user with this (lower-cased) email in a connection.
+    fn user_by_email(&mut self, connection_id: &str, email: &str) -> Result<Option<User>>;
+    /// The user with this full `auth0|…` id, in any connection, and that connection's id.
+    fn user_by_id(&mut self, user_id: &str) -> Result<Option<(User, String)>>;
+    /// The user with this (lower-cased) username in a connection.
+    fn user_by_username(&mut self, connection_id: &str, username: &str) -> Result<Option<User>>;
+    /// Inserts a new user; a unique-key collision is `StoreError::Conflict` and changes nothing.
+    fn insert_user(&mut self, connection_id: &str, user: &User) -> Result<()>;
+    /// Replaces every stored attribute of an existing user.
+    fn update_user(&mut self, user: &User) -> Result<()>;
+    /// Appends error elements to a job: `(index in the file, element JSON)`.
+    fn add_job_errors(&mut self, job_id: &str, errors: &[(u64, String)]) -> Result<()>;
+    /// Saves a job's status, progress and result (its checkpoint).
+    fn update_job(&mut self, job: &Job) -> Result<()>;
 }

@@ -32,6 +32,8 @@ pub enum Command {
     Serve(ServeArgs),
     /// Export users to TSV, CSV, JSON or NDJSON.
     Export(ExportArgs),
+    /// Import users from a JSON array, NDJSON, CSV or TSV file (or gzip of one).
+    Import(ImportArgs),
     /// Work with users in the directory.
     #[command(subcommand)]
     Users(UsersCommand),
@@ -66,6 +68,42 @@ pub struct ServeArgs {
     /// Jobs that run at the same time.
     #[arg(long, env = "USERBRIDGE_JOB_WORKERS", default_value_t = 2)]
     pub job_workers: usize,
+    /// Largest users file an import upload may send, in bytes (0 = unlimited).
+    #[arg(long, env = "USERBRIDGE_MAX_UPLOAD_BYTES", default_value_t = 1 << 30)]
+    pub max_upload_bytes: u64,
+    /// Largest decompressed users file, in bytes (a gzip bomb stops here).
+    #[arg(long, env = "USERBRIDGE_MAX_DECOMPRESSED_BYTES", default_value_t = 4 << 30)]
+    pub max_decompressed_bytes: u64,
+    /// Cap on pending + processing import jobs; beyond it uploads get 429 (0 = no cap).
+    #[arg(long, env = "USERBRIDGE_MAX_ACTIVE_IMPORTS", default_value_t = 0)]
+    pub max_active_imports: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The users file, or '-' for standard input.
+    pub file: String,
+    /// Connection to import into (by name).
+    #[arg(long)]
+    pub connection: String,
+    /// Update users that already exist instead of failing them.
+    #[arg(long)]
+    pub upsert: bool,
+    /// auto (detect from content), json (a JSON array), ndjson, csv or tsv.
+    #[arg(long, default_value = "auto")]
+    pub format: String,
+    /// CSV/TSV column → profile field: 'COLUMN=PATH', e.g. 'Email Address=email'. Repeatable.
+    #[arg(long = "field", value_name = "COLUMN=PATH")]
+    pub fields: Vec<String>,
+    /// Write each failed user with its errors to this file (NDJSON).
+    #[arg(long)]
+    pub errors: Option<PathBuf>,
+    /// Check the whole file and report every error; change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Largest decompressed input, in bytes (a gzip bomb stops here).
+    #[arg(long, default_value_t = 4 << 30)]
+    pub max_decompressed_bytes: u64,
 }
 
 #[derive(Debug, Args)]
@@ -127,6 +165,15 @@ pub enum UsersCommand {
     },
     /// Print how many users the directory holds.
     Count,
+    /// Check a password (read from standard input) against a user's imported hash.
+    VerifyPassword {
+        /// The user's email.
+        #[arg(long)]
+        email: String,
+        /// Only look in this connection (by name).
+        #[arg(long)]
+        connection: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,5 +3,6 @@
 
 pub mod download;
 pub mod export;
+pub mod import;
 pub mod routes;
 pub mod runner;

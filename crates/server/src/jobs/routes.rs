@@ -80,14 +80,27 @@ pub fn render(state: &crate::state::AppState, job: &Job) -> Value {
         out.insert("connection".into(), json!(name));
     }
     if job.status == JobStatus::Expired {
+        if let Some(v) = job.spec.get("external_id") {
+            out.insert("external_id".into(), v.clone());
+        }
         return Value::Object(out);
     }
-    if job.kind == JobKind::UsersExport {
-        for key in ["format", "limit", "fields", "options"] {
-            if let Some(v) = job.spec.get(key) {
-                out.insert(key.into(), v.clone());
-            }
+    let echoed: &[&str] = match job.kind {
+        JobKind::UsersExport => &["format", "limit", "fields", "options"],
+        JobKind::UsersImport => &["upsert", "external_id", "send_completion_email"],
+    };
+    for key in echoed {
+        if let Some(v) = job.spec.get(*key) {
+            out.insert((*key).into(), v.clone());
         }
+    }
+    // Imports show their summary when complete, and when a failure came after some users.
+    if job.kind == JobKind::UsersImport
+        && (job.status == JobStatus::Completed
+            || (job.status == JobStatus::Failed && job.processed > 0))
+        && let Some(summary) = &job.result
+    {
+        out.insert("summary".into(), summary.clone());
     }
     match job.status {
         JobStatus::Processing => {

@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use userbridge_model::{JobKind, JobStatus, time};
 
-use super::export;
+use super::{export, import};
 use crate::state::{AppState, SharedState};
 
 /// Puts back in the queue every job a previous process left `processing`.
@@ -58,16 +58,26 @@ pub async fn run(state: SharedState) {
 fn execute(state: &AppState, mut job: userbridge_model::Job) {
     tracing::info!(job = %job.id, kind = job.kind.as_str(), "job started");
     let outcome = match job.kind {
-        JobKind::UsersExport => export::run(state, &job),
-        JobKind::UsersImport => Err("Import jobs are not supported yet.".to_string()),
+        JobKind::UsersExport => export::run(state, &job).map(|records| (records, None)),
+        JobKind::UsersImport => import::run(state, &job)
+            .map(|summary| (summary.total, Some(serde_json::json!(summary)))),
     };
     state.set_live_progress(&job.id, None);
+    // The import saved its checkpoint (processed, summary) batch by batch.
+    if let Ok(Some(saved)) = state.store.job(&job.id) {
+        job.processed = saved.processed;
+        job.total = saved.total;
+        job.result = saved.result;
+    }
     job.finished_at = Some(time::now());
     match outcome {
-        Ok(records) => {
+        Ok((records, summary)) => {
             job.status = JobStatus::Completed;
             job.processed = records;
             job.total = records;
+            if summary.is_some() {
+                job.result = summary;
+            }
             tracing::info!(job = %job.id, records, "job completed");
         }
         Err(details) => {
@@ -102,6 +112,7 @@ pub fn expire_old(state: &AppState) -> userbridge_store::Result<usize> {
                 .is_some_and(|f| f < cutoff.as_str())
             {
                 let _ = std::fs::remove_dir_all(export::job_dir(state, &job.id));
+                state.store.delete_job_errors(&job.id)?;
                 job.status = JobStatus::Expired;
                 state.store.update_job(&job)?;
                 expired += 1;

@@ -11,10 +11,15 @@ use rusqlite::{Connection as Db, OpenFlags, OptionalExtension, params};
 use userbridge_model::query::Query;
 use userbridge_model::{Connection, Job, JobKind, JobStatus, User, ids, time};
 
-use crate::{AccessToken, Client, Conflict, Result, Store, StoreError, UserScan, UserSearch};
+use crate::{
+    AccessToken, Client, Conflict, Result, Store, StoreError, UserScan, UserSearch, WriteTx,
+};
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_initial.sql"),
+    include_str!("migrations/0002_import_errors.sql"),
+];
 
 /// The connection every fresh directory starts with (Auth0's default database connection).
 pub const DEFAULT_CONNECTION: &str = "Username-Password-Authentication";
@@ -438,21 +443,7 @@ impl Store for SqliteStore {
     }
 
     fn update_job(&self, job: &Job) -> Result<()> {
-        self.db().execute(
-            "UPDATE jobs SET status = ?2, processed = ?3, total = ?4, status_details = ?5,
-                             result = ?6, finished_at = ?7
-             WHERE id = ?1",
-            params![
-                job.id,
-                job.status.as_str(),
-                job.processed as i64,
-                job.total as i64,
-                job.status_details,
-                job.result.as_ref().map(|r| r.to_string()),
-                job.finished_at,
-            ],
-        )?;
-        Ok(())
+        update_job(&self.db(), job)
     }
 
     fn set_job_progress(&self, id: &str, processed: u64, total: u64) -> Result<()> {
@@ -476,6 +467,112 @@ impl Store for SqliteStore {
     fn delete_job(&self, id: &str) -> Result<()> {
         self.db().execute("DELETE FROM jobs WHERE id = ?1", [id])?;
         Ok(())
+    }
+
+    fn job_errors(&self, job_id: &str) -> Result<Vec<String>> {
+        let db = self.db();
+        let mut stmt =
+            db.prepare_cached("SELECT body FROM job_errors WHERE job_id = ?1 ORDER BY idx")?;
+        let rows = stmt.query_map([job_id], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn delete_job_errors(&self, job_id: &str) -> Result<()> {
+        self.db()
+            .execute("DELETE FROM job_errors WHERE job_id = ?1", [job_id])?;
+        Ok(())
+    }
+
+    fn write_transaction(
+        &self,
+        work: &mut dyn FnMut(&mut dyn WriteTx) -> Result<()>,
+    ) -> Result<()> {
+        let mut db = self.db();
+        let names = Self::connection_names(&db)?;
+        let tx = db.transaction()?;
+        let mut writer = SqliteWriteTx { db: &tx, names };
+        work(&mut writer)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+fn update_job(db: &Db, job: &Job) -> Result<()> {
+    db.prepare_cached(
+        "UPDATE jobs SET status = ?2, processed = ?3, total = ?4, status_details = ?5,
+                         result = ?6, finished_at = ?7
+         WHERE id = ?1",
+    )?
+    .execute(params![
+        job.id,
+        job.status.as_str(),
+        job.processed as i64,
+        job.total as i64,
+        job.status_details,
+        job.result.as_ref().map(|r| r.to_string()),
+        job.finished_at,
+    ])?;
+    Ok(())
+}
+
+/// [`WriteTx`] over an open SQLite transaction.
+struct SqliteWriteTx<'t> {
+    db: &'t rusqlite::Transaction<'t>,
+    names: HashMap<String, Arc<str>>,
+}
+
+impl WriteTx for SqliteWriteTx<'_> {
+    fn user_by_email(&mut self, connection_id: &str, email: &str) -> Result<Option<User>> {
+        users::select_one(
+            self.db,
+            &self.names,
+            "u.email = ?1 AND u.connection_id = ?2",
+            &[&email, &connection_id],
+        )
+    }
+
+    fn user_by_id(&mut self, user_id: &str) -> Result<Option<(User, String)>> {
+        let connection_id: Option<String> = self
+            .db
+            .prepare_cached("SELECT connection_id FROM users WHERE user_id = ?1")?
+            .query_row([user_id], |r| r.get(0))
+            .optional()?;
+        let Some(connection_id) = connection_id else {
+            return Ok(None);
+        };
+        let user = users::select_one(self.db, &self.names, "u.user_id = ?1", &[&user_id])?;
+        Ok(user.map(|u| (u, connection_id)))
+    }
+
+    fn user_by_username(&mut self, connection_id: &str, username: &str) -> Result<Option<User>> {
+        users::select_one(
+            self.db,
+            &self.names,
+            "u.connection_id = ?1 AND u.username = ?2",
+            &[&connection_id, &username],
+        )
+    }
+
+    fn insert_user(&mut self, connection_id: &str, user: &User) -> Result<()> {
+        users::insert(self.db, connection_id, std::slice::from_ref(user))
+    }
+
+    fn update_user(&mut self, user: &User) -> Result<()> {
+        users::update(self.db, user)
+    }
+
+    fn add_job_errors(&mut self, job_id: &str, errors: &[(u64, String)]) -> Result<()> {
+        let mut stmt = self.db.prepare_cached(
+            "INSERT OR REPLACE INTO job_errors (job_id, idx, body) VALUES (?1, ?2, ?3)",
+        )?;
+        for (index, body) in errors {
+            stmt.execute(params![job_id, *index as i64, body])?;
+        }
+        Ok(())
+    }
+
+    fn update_job(&mut self, job: &Job) -> Result<()> {
+        update_job(self.db, job)
     }
 }
 

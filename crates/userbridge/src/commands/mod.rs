@@ -1,6 +1,7 @@
 //! One module per command; each turns its flags into a typed spec and calls a library.
 
 mod export;
+mod import;
 mod serve;
 mod users;
 
@@ -16,6 +17,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Serve(args) => serve::run(&cli.data_dir, args),
         Command::Export(args) => export::run(&*open(&cli.data_dir)?, args),
+        Command::Import(args) => import::run(&*open(&cli.data_dir)?, &cli.data_dir, args),
         Command::Users(command) => users::run(&*open(&cli.data_dir)?, command),
         Command::Connections(command) => connections(&*open(&cli.data_dir)?, command),
     }

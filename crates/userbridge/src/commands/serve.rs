@@ -53,6 +53,9 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
             download_link_lifetime: Duration::from_secs(args.download_link_lifetime),
             job_retention: Duration::from_secs(args.job_retention),
             job_workers: args.job_workers,
+            max_upload_bytes: args.max_upload_bytes,
+            max_decompressed_bytes: args.max_decompressed_bytes,
+            max_active_imports: args.max_active_imports,
         };
         let client_file = management_client(store.as_ref(), data_dir, &config.audience())?;
         let state = userbridge_server::state(config, store.clone() as Arc<dyn Store>)?;

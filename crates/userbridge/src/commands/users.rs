@@ -25,8 +25,61 @@ pub fn run(store: &SqliteStore, command: UsersCommand) -> anyhow::Result<ExitCod
         UsersCommand::Count => {
             println!("{}", store.count_scan(&UserScan::default())?);
         }
+        UsersCommand::VerifyPassword { email, connection } => {
+            return verify_password(store, &email, connection.as_deref());
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Checks a password from standard input against the user's stored hash: exit 0 when it
+/// matches, 2 when it does not, 1 when it cannot be checked.
+fn verify_password(
+    store: &SqliteStore,
+    email: &str,
+    connection: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .context("cannot read the password from standard input")?;
+    let password = password.strip_suffix('\n').unwrap_or(&password);
+    let password = password.strip_suffix('\r').unwrap_or(password);
+    let users: Vec<_> = store
+        .users_by_email(&email.trim().to_lowercase())?
+        .into_iter()
+        .filter(|u| connection.is_none_or(|c| *u.connection == *c))
+        .collect();
+    let user = match users.as_slice() {
+        [] => anyhow::bail!("no user with email {email}"),
+        [one] => one,
+        _ => anyhow::bail!("{email} is in several connections: name one with --connection"),
+    };
+    let matches = if let Some(hash) = &user.password_hash {
+        userbridge_passwords::verify_bcrypt(hash, password)?
+    } else if let Some(raw) = &user.custom_password_hash {
+        let value: serde_json::Value = serde_json::from_str(raw.get())?;
+        let hash = userbridge_passwords::CustomHash::parse(&value).map_err(|errors| {
+            anyhow::anyhow!(
+                "the stored hash is invalid: {}",
+                errors
+                    .iter()
+                    .map(|e| e.message.as_str())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )
+        })?;
+        hash.verify(password)?
+    } else {
+        anyhow::bail!("{email} has no password hash");
+    };
+    if matches {
+        println!("password matches ({})", user.user_id);
+        Ok(ExitCode::SUCCESS)
+    } else {
+        println!("password does not match ({})", user.user_id);
+        Ok(ExitCode::from(2))
+    }
 }
 
 /// Adds `count` seeded users to a connection. The sequence continues after the users the
