@@ -4,7 +4,7 @@
 //! ```text
 //! pass 1 (pre-scan): reader ─► syntax of every record, match keys ─► duplicates, total
 //! pass 2 (apply):    reader ─► validate ─► match (email, user_id, username) ─► insert/update
-//!                    └─ every BATCH_SIZE records: one transaction = users + errors + checkpoint
+//!                    └─ every batch_size records: one transaction = users + errors + checkpoint
 //! ```
 //!
 //! A file that does not parse fails before anything is written. A run killed at any point
@@ -28,7 +28,7 @@ use crate::spec::ImportSpec;
 use crate::validate::{ValidRecord, linked_identities, mask_secrets, match_keys, validate};
 use crate::{ImportError, Result};
 
-/// Records per transaction.
+/// Records per transaction, by default.
 pub const BATCH_SIZE: usize = 5_000;
 
 /// Auth0's import summary: `total = inserted + updated + failed`.
@@ -145,8 +145,8 @@ pub fn run(
     let connection_name: Arc<str> = Arc::from(spec.connection.name.as_str());
     let mut records = RecordReader::open(&spec.file, &spec.reader)?.skip(from.processed as usize);
     loop {
-        let mut batch = Vec::with_capacity(BATCH_SIZE);
-        for record in records.by_ref().take(BATCH_SIZE) {
+        let mut batch = Vec::with_capacity(spec.batch_size);
+        for record in records.by_ref().take(spec.batch_size) {
             batch.push(record?);
         }
         if batch.is_empty() && checkpoint.processed > from.processed {
@@ -184,7 +184,7 @@ pub fn run(
         if !sink.progress(checkpoint.processed, scan.total) {
             return Err(ImportError::Cancelled);
         }
-        if batch.len() < BATCH_SIZE {
+        if batch.len() < spec.batch_size {
             break;
         }
     }

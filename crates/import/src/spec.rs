@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use userbridge_model::Connection;
 use userbridge_store::{ConnectionSelector, Store};
 
-use crate::reader::{InputFormat, ReaderOptions, RecordReader};
+use crate::reader::{Detected, InputFormat, ReaderOptions, RecordReader};
 use crate::validate::ValidationLimits;
 use crate::{ImportError, Result};
 
@@ -25,6 +25,8 @@ pub struct ImportRequest {
     pub dry_run: bool,
     /// Largest decompressed size accepted (gzip bombs stop here).
     pub max_decompressed_bytes: u64,
+    /// Records per transaction (and per saved checkpoint).
+    pub batch_size: usize,
 }
 
 impl ImportRequest {
@@ -37,6 +39,7 @@ impl ImportRequest {
             columns: Vec::new(),
             dry_run: false,
             max_decompressed_bytes: 4 << 30,
+            batch_size: crate::engine::BATCH_SIZE,
         }
     }
 }
@@ -45,11 +48,14 @@ impl ImportRequest {
 #[derive(Debug, Clone)]
 pub struct ImportSpec {
     pub file: PathBuf,
+    /// What the file turned out to be.
+    pub detected: Detected,
     pub connection: Connection,
     pub upsert: bool,
     pub dry_run: bool,
     pub reader: ReaderOptions,
     pub limits: ValidationLimits,
+    pub batch_size: usize,
 }
 
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> ImportError {
@@ -79,14 +85,16 @@ impl ImportSpec {
         };
         // Opening checks what can be checked before the run: the encoding, the format and,
         // for CSV/TSV, the header row against the column mapping.
-        RecordReader::open(&request.file, &reader)?;
+        let detected = RecordReader::open(&request.file, &reader)?.detected();
         Ok(ImportSpec {
+            detected,
             file: request.file.clone(),
             connection,
             upsert: request.upsert,
             dry_run: request.dry_run,
             reader,
             limits: ValidationLimits::default(),
+            batch_size: request.batch_size.max(1),
         })
     }
 }

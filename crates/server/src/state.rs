@@ -29,6 +29,8 @@ pub struct ServerConfig {
     pub max_decompressed_bytes: u64,
     /// Operator cap on pending + processing import jobs (429 beyond it); 0 = no cap.
     pub max_active_imports: usize,
+    /// Users per import transaction (and per saved checkpoint).
+    pub import_batch_size: usize,
 }
 
 impl ServerConfig {

@@ -77,6 +77,9 @@ pub struct ServeArgs {
     /// Cap on pending + processing import jobs; beyond it uploads get 429 (0 = no cap).
     #[arg(long, env = "USERBRIDGE_MAX_ACTIVE_IMPORTS", default_value_t = 0)]
     pub max_active_imports: usize,
+    /// Users per import transaction; each one is a durable checkpoint.
+    #[arg(long, env = "USERBRIDGE_IMPORT_BATCH_SIZE", default_value_t = 5_000)]
+    pub import_batch_size: usize,
 }
 
 #[derive(Debug, Args)]

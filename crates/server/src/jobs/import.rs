@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use userbridge_import::engine::{self, BatchSink, Checkpoint, FailedRecord, Summary};
+use userbridge_import::reader::InputFormat;
 use userbridge_import::{ImportError, ImportRequest, ImportSpec};
 use userbridge_model::{Job, JobKind, JobStatus, ids, time};
 use userbridge_store::{ConnectionSelector, WriteTx};
@@ -250,7 +251,16 @@ pub fn run(state: &AppState, job: &Job) -> Result<Summary, String> {
         .and_then(Value::as_bool)
         .unwrap_or(false);
     request.max_decompressed_bytes = state.config.max_decompressed_bytes;
+    request.batch_size = state.config.import_batch_size;
     let spec = ImportSpec::validate(&request, state.store.as_ref()).map_err(details)?;
+    // The jobs API takes Auth0's JSON array, or NDJSON (userbridge choice); CSV is the
+    // CLI's and the web page's.
+    if !matches!(
+        spec.detected.format,
+        InputFormat::JsonArray | InputFormat::Ndjson
+    ) {
+        return Err("The users file must contain a JSON array or NDJSON objects.".into());
+    }
     let from = Checkpoint {
         processed: job.processed,
         summary: job

@@ -56,6 +56,7 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
             max_upload_bytes: args.max_upload_bytes,
             max_decompressed_bytes: args.max_decompressed_bytes,
             max_active_imports: args.max_active_imports,
+            import_batch_size: args.import_batch_size,
         };
         let client_file = management_client(store.as_ref(), data_dir, &config.audience())?;
         let state = userbridge_server::state(config, store.clone() as Arc<dyn Store>)?;

@@ -204,3 +204,72 @@ pub fn read_delimited(text: &str, delimiter: u8) -> (Vec<String>, Vec<Vec<String
         .collect();
     (headers, rows)
 }
+
+impl Server {
+    /// The id of the default connection.
+    pub fn default_connection(&self, token: &str) -> String {
+        let (_, connections) = self.get(
+            "/api/v2/connections?name=Username-Password-Authentication",
+            token,
+        );
+        connections[0]["id"].as_str().unwrap().to_string()
+    }
+
+    /// `POST /api/v2/jobs/users-imports` with a users file.
+    pub fn import(
+        &self,
+        token: &str,
+        users: Vec<u8>,
+        connection_id: &str,
+        upsert: bool,
+    ) -> (u16, Value) {
+        let form = reqwest::blocking::multipart::Form::new()
+            .part(
+                "users",
+                reqwest::blocking::multipart::Part::bytes(users).file_name("users.json"),
+            )
+            .text("connection_id", connection_id.to_string())
+            .text("upsert", upsert.to_string());
+        let r = self
+            .http
+            .post(format!("{}/api/v2/jobs/users-imports", self.url))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
+    }
+
+    /// Every user of the directory (whole profiles, `user_id` order) without the attributes
+    /// an import regenerates or never receives.
+    pub fn comparable_users(dir: &Dir) -> Vec<Value> {
+        comparable(&dir.ok(&["export", "--format", "ndjson"]))
+    }
+}
+
+/// Whole profiles from NDJSON, without the attributes an import regenerates (timestamps)
+/// or never receives (read-only login data; MFA factors, which are secrets and never exported).
+pub fn comparable(ndjson: &str) -> Vec<Value> {
+    ndjson
+        .split('\n')
+        .filter(|l| !l.is_empty())
+        .map(|l| {
+            let mut user: Value = serde_json::from_str(l).unwrap();
+            let map = user.as_object_mut().unwrap();
+            for key in [
+                "created_at",
+                "updated_at",
+                "last_login",
+                "last_ip",
+                "logins_count",
+                "last_password_reset",
+                "multifactor",
+                "multifactor_last_modified",
+            ] {
+                map.remove(key);
+            }
+            user
+        })
+        .collect()
+}
