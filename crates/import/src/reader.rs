@@ -118,6 +118,9 @@ pub struct ReaderOptions {
     /// Largest record: one record's JSON text (larger → a per-record `MAX_LENGTH` error) or one
     /// CSV/TSV row (larger → a [`ReadError`], as the row's end cannot be found reliably).
     pub max_record_bytes: usize,
+    /// JSON formats: check the syntax and count the records, yielding `Value::Null` for each
+    /// well-formed record instead of parsing it (the import's pre-scan).
+    pub syntax_only: bool,
 }
 
 impl Default for ReaderOptions {
@@ -127,6 +130,7 @@ impl Default for ReaderOptions {
             columns: Vec::new(),
             max_decompressed_bytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            syntax_only: false,
         }
     }
 }
@@ -213,12 +217,10 @@ impl RecordReader<Input> {
         let parser = match opened.format {
             InputFormat::Auto | InputFormat::JsonArray | InputFormat::Ndjson => {
                 let ndjson = opened.format == InputFormat::Ndjson;
-                Parser::Json(Box::new(JsonScanner::new(
-                    input,
-                    ndjson,
-                    opened.start,
-                    options.max_record_bytes,
-                )))
+                Parser::Json(Box::new(
+                    JsonScanner::new(input, ndjson, opened.start, options.max_record_bytes)
+                        .syntax_only(options.syntax_only),
+                ))
             }
             InputFormat::Csv | InputFormat::Tsv => {
                 let delimiter = if opened.format == InputFormat::Csv {

@@ -34,27 +34,7 @@ pub const METADATA_MAX_BYTES: usize = 16 * 1024 * 1024;
 /// `MAX_LENGTH` instead of being serialised recursively.
 pub const MAX_NESTING: usize = 126;
 
-/// The top-level `app_metadata` keys Auth0 forbids (`user-schema.md` §6.2; case-sensitive).
-pub const FORBIDDEN_APP_METADATA_KEYS: [&str; 18] = [
-    "__tenant",
-    "_id",
-    "blocked",
-    "clientID",
-    "created_at",
-    "email_verified",
-    "email",
-    "globalClientID",
-    "global_client_id",
-    "identities",
-    "lastIP",
-    "lastLogin",
-    "loginsCount",
-    "metadata",
-    "multifactor_last_modified",
-    "multifactor",
-    "updated_at",
-    "user_id",
-];
+pub use userbridge_model::user::FORBIDDEN_APP_METADATA_KEYS;
 
 /// The record properties of the schema (`user-schema.md` §2).
 pub const PROPERTIES: [&str; 17] = [

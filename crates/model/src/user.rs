@@ -9,6 +9,28 @@ use serde_json::value::RawValue;
 use crate::field_path::{Attribute, FieldPath, Step};
 use crate::ids::USER_ID_PREFIX;
 
+/// The top-level `app_metadata` keys Auth0 forbids (`user-schema.md` §6.2; case-sensitive).
+pub const FORBIDDEN_APP_METADATA_KEYS: [&str; 18] = [
+    "__tenant",
+    "_id",
+    "blocked",
+    "clientID",
+    "created_at",
+    "email_verified",
+    "email",
+    "globalClientID",
+    "global_client_id",
+    "identities",
+    "lastIP",
+    "lastLogin",
+    "loginsCount",
+    "metadata",
+    "multifactor_last_modified",
+    "multifactor",
+    "updated_at",
+    "user_id",
+];
+
 /// The default `picture` of a new user: a Gravatar-style URL from the MD5 of the
 /// lower-cased email (no outbound call is ever made).
 pub fn gravatar_url(email: &str) -> String {

@@ -144,26 +144,7 @@ fn collect_strings(value: &Value, out: &mut Vec<String>) {
     }
 }
 
-const FORBIDDEN_APP_KEYS: &[&str] = &[
-    "__tenant",
-    "_id",
-    "blocked",
-    "clientID",
-    "created_at",
-    "email_verified",
-    "email",
-    "globalClientID",
-    "global_client_id",
-    "identities",
-    "lastIP",
-    "lastLogin",
-    "loginsCount",
-    "metadata",
-    "multifactor_last_modified",
-    "multifactor",
-    "updated_at",
-    "user_id",
-];
+use userbridge_model::user::FORBIDDEN_APP_METADATA_KEYS as FORBIDDEN_APP_KEYS;
 
 fn is_e164(s: &str) -> bool {
     s.strip_prefix('+')

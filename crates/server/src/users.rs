@@ -21,27 +21,7 @@ const CREATE: &[&str] = &["create:users"];
 const UPDATE: &[&str] = &["update:users", "update:users_app_metadata"];
 const DELETE: &[&str] = &["delete:users"];
 
-/// Top-level `app_metadata` keys Auth0 reserves (`user-schema.md` §6.2).
-pub const FORBIDDEN_APP_METADATA_KEYS: [&str; 18] = [
-    "__tenant",
-    "_id",
-    "blocked",
-    "clientID",
-    "created_at",
-    "email_verified",
-    "email",
-    "globalClientID",
-    "global_client_id",
-    "identities",
-    "lastIP",
-    "lastLogin",
-    "loginsCount",
-    "metadata",
-    "multifactor_last_modified",
-    "multifactor",
-    "updated_at",
-    "user_id",
-];
+use userbridge_model::user::FORBIDDEN_APP_METADATA_KEYS;
 
 /// The profile JSON, narrowed by `fields`/`include_fields`.
 fn render(user: &User, fields: &Option<(Vec<String>, bool)>) -> Value {

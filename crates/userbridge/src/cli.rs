@@ -78,7 +78,7 @@ pub struct ServeArgs {
     #[arg(long, env = "USERBRIDGE_MAX_ACTIVE_IMPORTS", default_value_t = 0)]
     pub max_active_imports: usize,
     /// Users per import transaction; each one is a durable checkpoint.
-    #[arg(long, env = "USERBRIDGE_IMPORT_BATCH_SIZE", default_value_t = 5_000)]
+    #[arg(long, env = "USERBRIDGE_IMPORT_BATCH_SIZE", default_value_t = 25_000)]
     pub import_batch_size: usize,
 }
 
@@ -107,6 +107,9 @@ pub struct ImportArgs {
     /// Largest decompressed input, in bytes (a gzip bomb stops here).
     #[arg(long, default_value_t = 4 << 30)]
     pub max_decompressed_bytes: u64,
+    /// Users per transaction.
+    #[arg(long, default_value_t = 25_000)]
+    pub batch_size: usize,
 }
 
 #[derive(Debug, Args)]

@@ -25,7 +25,7 @@ const MIGRATIONS: &[&str] = &[
 pub const DEFAULT_CONNECTION: &str = "Username-Password-Authentication";
 
 /// Page cache of the writing connection, in KiB (negative = KiB for SQLite).
-const WRITER_CACHE_KIB: i64 = -131_072;
+const WRITER_CACHE_KIB: i64 = -65_536;
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "userbridge.db";
@@ -68,6 +68,9 @@ impl SqliteStore {
         // The writer gets a larger cache: bulk inserts touch index pages all over, and
         // every miss is a read plus a rewrite at commit.
         db.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
+        // Checkpoint the WAL every 64 MiB rather than every 4 MiB: bulk imports then copy
+        // each page back to the database file far fewer times.
+        db.pragma_update(None, "wal_autocheckpoint", 16_384)?;
         migrate(&mut db)?;
         let store = SqliteStore {
             path,

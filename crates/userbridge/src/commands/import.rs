@@ -77,6 +77,7 @@ pub fn run(store: &SqliteStore, data_dir: &Path, args: ImportArgs) -> anyhow::Re
     request.format = format;
     request.dry_run = args.dry_run;
     request.max_decompressed_bytes = args.max_decompressed_bytes;
+    request.batch_size = args.batch_size;
     request.columns = args
         .fields
         .iter()
