@@ -30,6 +30,17 @@ pub fn new_job_id() -> String {
     format!("job_{}", alphanumeric(16))
 }
 
+/// A new Documents directory id: `dir_` + 16 alphanumerics.
+pub fn new_directory_id() -> String {
+    format!("dir_{}", alphanumeric(16))
+}
+
+/// A new document id: `doc_` + 16 alphanumerics. It is also the name of the document's
+/// content file, so it never holds anything but ASCII letters and digits after the prefix.
+pub fn new_document_id() -> String {
+    format!("doc_{}", alphanumeric(16))
+}
+
 /// A new machine-to-machine client id: 32 alphanumerics.
 pub fn new_client_id() -> String {
     alphanumeric(32)
@@ -54,6 +65,10 @@ pub fn is_job_id(value: &str) -> bool {
     matches(value, "job_", 16)
 }
 
+pub fn is_document_id(value: &str) -> bool {
+    matches(value, "doc_", 16)
+}
+
 /// The Auth0 connection-name rule: `^[a-zA-Z0-9](-[a-zA-Z0-9]|[a-zA-Z0-9])*$`, 1–128 chars.
 pub fn is_connection_name(name: &str) -> bool {
     let bytes = name.as_bytes();
@@ -75,6 +90,8 @@ mod tests {
     fn generated_ids_have_their_documented_shapes() {
         assert!(is_connection_id(&new_connection_id()));
         assert!(is_job_id(&new_job_id()));
+        assert!(is_document_id(&new_document_id()));
+        assert!(new_directory_id().starts_with("dir_"));
         assert_eq!(new_client_id().len(), 32);
         let user = new_user_id_suffix();
         assert_eq!(user.len(), 24);

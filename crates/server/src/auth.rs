@@ -17,7 +17,7 @@ use crate::state::{SharedState, blocking};
 
 /// Every Management API scope a userbridge route checks, plus the ones clients may
 /// hold without any route requiring them.
-pub const MANAGEMENT_SCOPES: [&str; 7] = [
+pub const MANAGEMENT_SCOPES: [&str; 9] = [
     "read:users",
     "create:users",
     "update:users",
@@ -25,6 +25,8 @@ pub const MANAGEMENT_SCOPES: [&str; 7] = [
     "update:users_app_metadata",
     "read:connections",
     "create:passwords_checking_job",
+    "campaign:read",
+    "campaign:write",
 ];
 
 /// Hex SHA-256, for secrets and tokens at rest.

@@ -4,11 +4,13 @@
 //! Handlers parse and check a request, then hand it to the same engines the CLI uses.
 
 pub mod auth;
+pub mod campaign;
 pub mod connections;
 pub mod error;
 pub mod jobs;
 mod query_string;
 pub mod state;
+mod upload;
 pub mod users;
 
 use std::net::SocketAddr;
@@ -74,8 +76,30 @@ pub fn router(state: SharedState) -> Router {
             usize::try_from(max.saturating_add(1 << 20)).unwrap_or(usize::MAX),
         ),
     };
+    // Documents count bytes per file themselves (413 in Auth0's shape); the request as a
+    // whole may carry one maximal document plus multipart framing.
+    let documents_limit = match state.config.max_document_bytes {
+        0 => DefaultBodyLimit::disable(),
+        max => DefaultBodyLimit::max(
+            usize::try_from(max.saturating_add(1 << 20)).unwrap_or(usize::MAX),
+        ),
+    };
     Router::new()
         .route("/oauth/token", post(auth::token))
+        .route(
+            "/api/campaign/v1/documents",
+            get(campaign::get).delete(campaign::delete),
+        )
+        .route(
+            "/api/campaign/v1/documents/directories",
+            post(campaign::mkdir),
+        )
+        .route(
+            "/api/campaign/v1/documents/upload",
+            post(campaign::upload).layer(documents_limit),
+        )
+        .route("/api/campaign/v1/documents/content", get(campaign::content))
+        .route("/api/campaign/v1/documents/move", post(campaign::rename))
         .route("/api/v2/users", get(users::list).post(users::create))
         .route(
             "/api/v2/users/{id}",

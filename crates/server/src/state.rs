@@ -31,6 +31,8 @@ pub struct ServerConfig {
     pub max_active_imports: usize,
     /// Users per import transaction (and per saved checkpoint).
     pub import_batch_size: usize,
+    /// Largest document the Documents area accepts, in bytes; 0 = unlimited.
+    pub max_document_bytes: u64,
 }
 
 impl ServerConfig {

@@ -39,6 +39,8 @@ pub enum Conflict {
     Email,
     Username,
     ConnectionName,
+    /// A directory or document of the same parent already has this name (case-insensitively).
+    DocumentName,
     Other,
 }
 
@@ -49,6 +51,7 @@ impl std::fmt::Display for Conflict {
             Conflict::Email => "a user with this email",
             Conflict::Username => "a user with this username",
             Conflict::ConnectionName => "a connection with this name",
+            Conflict::DocumentName => "a directory or document with this name",
             Conflict::Other => "a row with this key",
         })
     }
@@ -122,6 +125,33 @@ pub struct AccessToken {
     pub expires_at: i64,
 }
 
+/// The id of the Documents root directory `/`.
+pub const ROOT_DIRECTORY: &str = "dir_root";
+
+/// A directory of the Documents area. The root has no parent and an empty name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocDirectory {
+    pub id: String,
+    pub parent_id: Option<String>,
+    pub name: String,
+    pub created_at: String,
+}
+
+/// The metadata of one stored document (its content is a file named by `id`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    pub id: String,
+    pub directory_id: String,
+    pub name: String,
+    pub size: u64,
+    pub uploaded_at: String,
+    pub uploaded_by: String,
+    /// Lower-case hex SHA-256 of the content.
+    pub sha256: String,
+    /// `delimited text`, `gzip` or `other`.
+    pub kind: String,
+}
+
 /// Everything userbridge persists. Methods are blocking; async callers run them on a
 /// blocking thread.
 pub trait Store: Send + Sync {
@@ -152,6 +182,8 @@ pub trait Store: Send + Sync {
 
     fn create_client(&self, client: &Client) -> Result<()>;
     fn client(&self, client_id: &str) -> Result<Option<Client>>;
+    /// Replaces the scopes a client is granted (tokens already issued keep theirs).
+    fn set_client_scopes(&self, client_id: &str, scopes: &[String]) -> Result<()>;
     fn clients(&self) -> Result<Vec<Client>>;
     fn insert_token(&self, token_hash: &str, token: &AccessToken) -> Result<()>;
     fn token(&self, token_hash: &str) -> Result<Option<AccessToken>>;
@@ -170,6 +202,36 @@ pub trait Store: Send + Sync {
     fn job_errors(&self, job_id: &str) -> Result<Vec<String>>;
     /// Deletes the error elements of a job (its data retention ended).
     fn delete_job_errors(&self, job_id: &str) -> Result<()>;
+
+    /// The child directory of `parent_id` with this name, compared case-insensitively.
+    /// Names of one parent are unique case-insensitively across directories and documents;
+    /// a write that would break that is `StoreError::Conflict(Conflict::DocumentName)`.
+    fn doc_directory(&self, parent_id: &str, name: &str) -> Result<Option<DocDirectory>>;
+    /// The subdirectories of a directory, by name.
+    fn doc_directories(&self, parent_id: &str) -> Result<Vec<DocDirectory>>;
+    fn create_doc_directory(&self, directory: &DocDirectory) -> Result<()>;
+    /// Deletes a directory with its subdirectories and their documents, and returns the ids
+    /// of the documents deleted (their files are the caller's). When `recursive` is false
+    /// and the directory is not empty, nothing changes and the answer is `None`.
+    fn delete_doc_directory(&self, id: &str, recursive: bool) -> Result<Option<Vec<String>>>;
+    /// Moves and/or renames a directory.
+    fn move_doc_directory(&self, id: &str, parent_id: &str, name: &str) -> Result<()>;
+    /// The document of a directory with this name, compared case-insensitively.
+    fn document(&self, directory_id: &str, name: &str) -> Result<Option<Document>>;
+    /// The documents of a directory, by name.
+    fn documents(&self, directory_id: &str) -> Result<Vec<Document>>;
+    /// Adds a document; when `replacing` names an existing document, that one is deleted in
+    /// the same transaction.
+    fn insert_document(&self, document: &Document, replacing: Option<&str>) -> Result<()>;
+    /// True when a document was deleted.
+    fn delete_document(&self, id: &str) -> Result<bool>;
+    /// Moves and/or renames a document.
+    fn move_document(&self, id: &str, directory_id: &str, name: &str) -> Result<()>;
+    /// Documents anywhere under `directory_id` whose name contains `needle`
+    /// (case-insensitively), each with its directory's path relative to `directory_id`
+    /// (`""` for the directory itself, `"a/b"` below it), ordered by that path and name.
+    fn search_documents(&self, directory_id: &str, needle: &str)
+    -> Result<Vec<(String, Document)>>;
 
     /// Runs `work` in one write transaction: committed when it returns `Ok`, rolled back
     /// otherwise. Import batches use it so users, errors and the job's checkpoint are

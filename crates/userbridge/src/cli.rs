@@ -40,6 +40,75 @@ pub enum Command {
     /// Work with connections.
     #[command(subcommand)]
     Connections(ConnectionsCommand),
+    /// The campaign data manager: Documents.
+    #[command(subcommand)]
+    Campaign(CampaignCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CampaignCommand {
+    /// The Documents area: directories and uploaded files.
+    #[command(subcommand)]
+    Docs(DocsCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DocsCommand {
+    /// Create a directory (and any missing parent), e.g. /marketing/2024.
+    Mkdir { path: String },
+    /// Upload files into a directory.
+    Upload(UploadArgs),
+    /// List a directory (or show one document).
+    Ls {
+        #[arg(default_value = "/")]
+        path: String,
+        /// Print JSON (the API's body) instead of lines.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a document's content to a file or standard output.
+    Get {
+        path: String,
+        /// Output file, or '-' for standard output.
+        #[arg(short, long, default_value = "-")]
+        output: String,
+    },
+    /// Delete a document, or a directory (only an empty one unless --recursive).
+    Rm {
+        path: String,
+        #[arg(long, short)]
+        recursive: bool,
+    },
+    /// Rename or move a document or directory.
+    Mv { from: String, to: String },
+    /// Find documents whose name contains TEXT (case-insensitive) under a directory.
+    Find {
+        text: String,
+        #[arg(long = "in", default_value = "/")]
+        under: String,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct UploadArgs {
+    /// Files to upload.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Directory to upload into.
+    #[arg(long)]
+    pub to: String,
+    /// Name of the document ("Import As"); only with one file.
+    #[arg(long = "as")]
+    pub name: Option<String>,
+    /// Replace a document of the same name.
+    #[arg(long, conflicts_with = "keep_both")]
+    pub replace: bool,
+    /// Keep both: the new document gets " (2)" (or the next free number).
+    #[arg(long)]
+    pub keep_both: bool,
+    /// Largest document, in bytes (0 = unlimited).
+    #[arg(long, env = "USERBRIDGE_MAX_DOCUMENT_BYTES", default_value_t = 2 << 30)]
+    pub max_document_bytes: u64,
 }
 
 #[derive(Debug, Args)]
@@ -80,6 +149,9 @@ pub struct ServeArgs {
     /// Users per import transaction; each one is a durable checkpoint.
     #[arg(long, env = "USERBRIDGE_IMPORT_BATCH_SIZE", default_value_t = 25_000)]
     pub import_batch_size: usize,
+    /// Largest document the Documents area accepts, in bytes (0 = unlimited).
+    #[arg(long, env = "USERBRIDGE_MAX_DOCUMENT_BYTES", default_value_t = 2 << 30)]
+    pub max_document_bytes: u64,
 }
 
 #[derive(Debug, Args)]

@@ -56,6 +56,7 @@ pub async fn create(
     let dir = job_dir(&state, &id);
     let outcome = receive(&state, &id, &dir, &mut multipart).await;
     if outcome.is_err() {
+        crate::upload::drain(&mut multipart).await;
         let _ = tokio::fs::remove_dir_all(&dir).await;
     }
     let job = outcome?;
@@ -93,6 +94,8 @@ async fn receive(
             while let Some(chunk) = field.chunk().await.map_err(malformed)? {
                 size += chunk.len() as u64;
                 if limit > 0 && size > limit {
+                    // Read the rest of this part, so the client gets the 413.
+                    while let Ok(Some(_)) = field.chunk().await {}
                     return Err(too_large(limit));
                 }
                 file.write_all(&chunk).await.map_err(ApiError::from)?;

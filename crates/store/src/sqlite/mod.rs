@@ -1,5 +1,6 @@
 //! The embedded SQLite backend: one database file, WAL journal, versioned migrations.
 
+mod documents;
 mod search;
 mod users;
 
@@ -12,13 +13,15 @@ use userbridge_model::query::Query;
 use userbridge_model::{Connection, Job, JobKind, JobStatus, User, ids, time};
 
 use crate::{
-    AccessToken, Client, Conflict, Result, Store, StoreError, UserScan, UserSearch, WriteTx,
+    AccessToken, Client, Conflict, DocDirectory, Document, Result, Store, StoreError, UserScan,
+    UserSearch, WriteTx,
 };
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_import_errors.sql"),
+    include_str!("migrations/0003_documents.sql"),
 ];
 
 /// The connection every fresh directory starts with (Auth0's default database connection).
@@ -149,6 +152,8 @@ pub(crate) fn conflict(err: rusqlite::Error) -> StoreError {
             Conflict::Username
         } else if msg.contains("connections.name") {
             Conflict::ConnectionName
+        } else if msg.contains("documents.name_key") || msg.contains("doc_directories.name_key") {
+            Conflict::DocumentName
         } else {
             Conflict::Other
         };
@@ -369,6 +374,14 @@ impl Store for SqliteStore {
             .optional()?)
     }
 
+    fn set_client_scopes(&self, client_id: &str, scopes: &[String]) -> Result<()> {
+        self.db().execute(
+            "UPDATE clients SET scopes = ?2 WHERE client_id = ?1",
+            params![client_id, scopes.join(" ")],
+        )?;
+        Ok(())
+    }
+
     fn clients(&self) -> Result<Vec<Client>> {
         let db = self.db();
         let mut stmt = db.prepare_cached(
@@ -484,6 +497,54 @@ impl Store for SqliteStore {
         self.db()
             .execute("DELETE FROM job_errors WHERE job_id = ?1", [job_id])?;
         Ok(())
+    }
+
+    fn doc_directory(&self, parent_id: &str, name: &str) -> Result<Option<DocDirectory>> {
+        documents::directory(&self.db(), parent_id, name)
+    }
+
+    fn doc_directories(&self, parent_id: &str) -> Result<Vec<DocDirectory>> {
+        documents::directories(&self.db(), parent_id)
+    }
+
+    fn create_doc_directory(&self, directory: &DocDirectory) -> Result<()> {
+        documents::create_directory(&self.db(), directory)
+    }
+
+    fn delete_doc_directory(&self, id: &str, recursive: bool) -> Result<Option<Vec<String>>> {
+        documents::delete_directory(&mut self.db(), id, recursive)
+    }
+
+    fn move_doc_directory(&self, id: &str, parent_id: &str, name: &str) -> Result<()> {
+        documents::move_directory(&self.db(), id, parent_id, name)
+    }
+
+    fn document(&self, directory_id: &str, name: &str) -> Result<Option<Document>> {
+        documents::document(&self.db(), directory_id, name)
+    }
+
+    fn documents(&self, directory_id: &str) -> Result<Vec<Document>> {
+        documents::documents(&self.db(), directory_id)
+    }
+
+    fn insert_document(&self, document: &Document, replacing: Option<&str>) -> Result<()> {
+        documents::insert_document(&mut self.db(), document, replacing)
+    }
+
+    fn delete_document(&self, id: &str) -> Result<bool> {
+        documents::delete_document(&self.db(), id)
+    }
+
+    fn move_document(&self, id: &str, directory_id: &str, name: &str) -> Result<()> {
+        documents::move_document(&self.db(), id, directory_id, name)
+    }
+
+    fn search_documents(
+        &self,
+        directory_id: &str,
+        needle: &str,
+    ) -> Result<Vec<(String, Document)>> {
+        documents::search(&self.db(), directory_id, needle)
     }
 
     fn write_transaction(

@@ -1,5 +1,6 @@
 //! One module per command; each turns its flags into a typed spec and calls a library.
 
+mod campaign;
 mod export;
 mod import;
 mod serve;
@@ -20,6 +21,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Import(args) => import::run(&*open(&cli.data_dir)?, &cli.data_dir, args),
         Command::Users(command) => users::run(&*open(&cli.data_dir)?, command),
         Command::Connections(command) => connections(&*open(&cli.data_dir)?, command),
+        Command::Campaign(command) => campaign::run(open(&cli.data_dir)?, &cli.data_dir, command),
     }
 }
 

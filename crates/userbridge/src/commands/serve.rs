@@ -57,6 +57,7 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
             max_decompressed_bytes: args.max_decompressed_bytes,
             max_active_imports: args.max_active_imports,
             import_batch_size: args.import_batch_size,
+            max_document_bytes: args.max_document_bytes,
         };
         let client_file = management_client(store.as_ref(), data_dir, &config.audience())?;
         let state = userbridge_server::state(config, store.clone() as Arc<dyn Store>)?;
@@ -99,6 +100,15 @@ fn management_client(
             })
         }
     };
+    // The management client holds every management scope this version knows, also when
+    // the data directory was made by an older one (new routes bring new scopes).
+    if let Some(client_id) = body["client_id"].as_str() {
+        let scopes: Vec<String> = auth::MANAGEMENT_SCOPES
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        store.set_client_scopes(client_id, &scopes)?;
+    }
     body["audience"] = Value::String(audience.to_string());
     write_private(&path, &serde_json::to_vec_pretty(&body)?)
         .with_context(|| format!("cannot write {}", path.display()))?;

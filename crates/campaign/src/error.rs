@@ -1,0 +1,50 @@
+//! The one error type of the campaign crate: every variant says what and where.
+
+use userbridge_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CampaignError {
+    #[error("invalid name {name:?}: {reason}")]
+    InvalidName { name: String, reason: String },
+    #[error("invalid path {path:?}: {reason}")]
+    InvalidPath { path: String, reason: String },
+    #[error("no document or directory at {path}")]
+    NotFound { path: String },
+    #[error("no directory at {path}")]
+    DirectoryNotFound { path: String },
+    #[error("{path} is a document, not a directory")]
+    NotADirectory { path: String },
+    #[error("{path} is a directory, not a document")]
+    NotADocument { path: String },
+    #[error("a {what} named {name:?} already exists in {directory}")]
+    Exists {
+        /// `document` or `directory`.
+        what: &'static str,
+        name: String,
+        directory: String,
+    },
+    #[error("the directory {path} is not empty (delete it recursively to remove its content)")]
+    NotEmpty { path: String },
+    #[error("the root directory / cannot be {action}")]
+    Root { action: &'static str },
+    #[error("cannot move {from} into itself ({to})")]
+    IntoItself { from: String, to: String },
+    #[error("{name:?} is larger than the maximum document size of {limit} bytes")]
+    TooLarge { name: String, limit: u64 },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl CampaignError {
+    pub(crate) fn io(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CampaignError {
+        let context = context.into();
+        move |source| CampaignError::Io { context, source }
+    }
+}
+
+pub type Result<T, E = CampaignError> = std::result::Result<T, E>;

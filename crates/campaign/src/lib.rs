@@ -1,0 +1,13 @@
+//! The campaign data manager of userbridge (`campaign-import.md`). For now: the Documents
+//! area ([`documents`]), a tree of directories holding uploaded files.
+
+pub mod documents;
+mod error;
+pub mod names;
+
+pub use documents::{
+    Deleted, DirectoryInfo, DocumentInfo, DocumentKind, Documents, Entry, Listing, OnConflict,
+    Staged,
+};
+pub use error::{CampaignError, Result};
+pub use names::{DocPath, Name};
