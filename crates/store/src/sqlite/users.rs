@@ -1,7 +1,7 @@
 //! SQL for the users table: row mapping with projection, writes, search and scans.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rusqlite::types::{Value, ValueRef};
 use rusqlite::{Connection as Db, ToSql, params_from_iter};
@@ -318,15 +318,37 @@ fn execute_with(
     stmt.execute(params.as_slice()).map_err(conflict)
 }
 
+/// `INSERT INTO users (connection_id, <every column>) VALUES (?1, ?2, …)`, built once:
+/// an import runs it a million times.
+fn insert_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| {
+        let columns: Vec<&str> = ALL.iter().map(|c| c.name()).collect();
+        let placeholders: Vec<String> = (2..=ALL.len() + 1).map(|i| format!("?{i}")).collect();
+        format!(
+            "INSERT INTO users (connection_id, {}) VALUES (?1, {})",
+            columns.join(", "),
+            placeholders.join(", ")
+        )
+    })
+}
+
+/// `UPDATE users SET <every column but user_id> WHERE user_id = ?1`, built once.
+fn update_sql() -> &'static str {
+    static SQL: OnceLock<String> = OnceLock::new();
+    SQL.get_or_init(|| {
+        let sets: Vec<String> = ALL
+            .iter()
+            .enumerate()
+            .skip(1)
+            .map(|(i, c)| format!("{} = ?{}", c.name(), i + 1))
+            .collect();
+        format!("UPDATE users SET {} WHERE user_id = ?1", sets.join(", "))
+    })
+}
+
 pub(super) fn insert(db: &Db, connection_id: &str, users: &[User]) -> Result<()> {
-    let columns: Vec<&str> = ALL.iter().map(|c| c.name()).collect();
-    let placeholders: Vec<String> = (2..=ALL.len() + 1).map(|i| format!("?{i}")).collect();
-    let sql = format!(
-        "INSERT INTO users (connection_id, {}) VALUES (?1, {})",
-        columns.join(", "),
-        placeholders.join(", ")
-    );
-    let mut stmt = db.prepare_cached(&sql)?;
+    let mut stmt = db.prepare_cached(insert_sql())?;
     for user in users {
         execute_with(&mut stmt, Some(&connection_id), user)?;
     }
@@ -334,14 +356,7 @@ pub(super) fn insert(db: &Db, connection_id: &str, users: &[User]) -> Result<()>
 }
 
 pub(super) fn update(db: &Db, user: &User) -> Result<()> {
-    let sets: Vec<String> = ALL
-        .iter()
-        .enumerate()
-        .skip(1)
-        .map(|(i, c)| format!("{} = ?{}", c.name(), i + 1))
-        .collect();
-    let sql = format!("UPDATE users SET {} WHERE user_id = ?1", sets.join(", "));
-    let mut stmt = db.prepare_cached(&sql)?;
+    let mut stmt = db.prepare_cached(update_sql())?;
     execute_with(&mut stmt, None, user)?;
     Ok(())
 }
@@ -354,12 +369,10 @@ pub(super) fn select_many(
     condition: &str,
     params: &[&dyn ToSql],
 ) -> Result<Vec<User>> {
+    static SELECT: OnceLock<String> = OnceLock::new();
     let projection = Projection::all();
-    let sql = format!(
-        "SELECT {} FROM users u WHERE {condition}",
-        projection.select_list()
-    );
-    let mut stmt = db.prepare_cached(&sql)?;
+    let select = SELECT.get_or_init(|| projection.select_list());
+    let mut stmt = db.prepare_cached(&format!("SELECT {select} FROM users u WHERE {condition}"))?;
     let mut rows = stmt.query(params)?;
     let mut users = Vec::new();
     while let Some(row) = rows.next()? {
