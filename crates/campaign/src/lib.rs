@@ -1,9 +1,11 @@
 //! The campaign data manager of userbridge (`campaign-import.md`). For now: the Documents
 //! area ([`documents`]), a tree of directories holding uploaded files.
 
+pub mod delimited;
 pub mod documents;
 mod error;
 pub mod names;
+pub mod values;
 
 pub use documents::{
     Deleted, DirectoryInfo, DocumentInfo, DocumentKind, Documents, Entry, Listing, OnConflict,

@@ -1,0 +1,647 @@
+//! The streaming reader: input → (gunzip with a cap) → BOM removed → UTF-8 bytes → records.
+
+use std::io::{self, Cursor, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::encoding::{Encoding, Transcoder};
+use super::{
+    Dialect, MAX_QUALIFIED_FIELD_BYTES, MAX_QUALIFIED_FIELD_LINES, MAX_RECORD_BYTES, ReadError,
+    ReadErrorKind, Record, RecordError,
+};
+
+const BUF_SIZE: usize = 64 * 1024;
+
+/// Counters of a [`DelimitedReader`], for the report and for progress.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Physical lines seen so far (a final line without terminator counts).
+    pub physical_lines: u64,
+    /// Lines skipped by `skip_rows`.
+    pub skipped_lines: u64,
+    /// Whitespace-only lines, skipped.
+    pub blank_lines: u64,
+    /// Records returned as [`Record`] (the header not included).
+    pub records: u64,
+    /// Records returned as [`RecordError`].
+    pub rejected: u64,
+    /// Input bytes consumed (compressed bytes for gzip input), for percent-by-bytes progress.
+    pub bytes: u64,
+    /// Line terminators seen, by kind.
+    pub lf: u64,
+    pub crlf: u64,
+    pub cr: u64,
+}
+
+/// Counts the bytes read from the original input.
+struct Counting<R> {
+    inner: R,
+    count: Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+#[derive(Debug)]
+struct CapExceeded(u64);
+
+impl std::fmt::Display for CapExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the decompressed content exceeds the limit of {} bytes",
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for CapExceeded {}
+
+/// Fails once more than `cap` bytes came out of a decompressor (gzip bombs, IMP-5).
+struct Capped<R> {
+    inner: R,
+    cap: u64,
+    total: u64,
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.total += n as u64;
+        if self.total > self.cap {
+            return Err(io::Error::other(CapExceeded(self.cap)));
+        }
+        Ok(n)
+    }
+}
+
+fn read_prefix(r: &mut dyn Read, n: usize) -> io::Result<Vec<u8>> {
+    let mut prefix = vec![0u8; n];
+    let mut got = 0;
+    while got < n {
+        match r.read(&mut prefix[got..]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    prefix.truncate(got);
+    Ok(prefix)
+}
+
+pub(crate) fn io_error(e: io::Error, line: u64, byte: u64) -> ReadError {
+    let too_large = e
+        .get_ref()
+        .is_some_and(|inner| inner.downcast_ref::<CapExceeded>().is_some());
+    ReadError {
+        kind: if too_large {
+            ReadErrorKind::TooLarge
+        } else {
+            ReadErrorKind::Io
+        },
+        line,
+        byte,
+        message: e.to_string(),
+    }
+}
+
+/// The input after gzip detection and decompression, before BOM handling.
+pub(crate) struct Opened {
+    pub(crate) stream: Box<dyn Read + Send>,
+    pub(crate) bytes: Arc<AtomicU64>,
+    pub(crate) gzip: bool,
+}
+
+pub(crate) fn open(
+    input: impl Read + Send + 'static,
+    max_decompressed_bytes: u64,
+) -> Result<Opened, ReadError> {
+    let bytes = Arc::new(AtomicU64::new(0));
+    let mut counting = Counting {
+        inner: input,
+        count: bytes.clone(),
+    };
+    let magic =
+        read_prefix(&mut counting, 2).map_err(|e| io_error(e, 1, bytes.load(Ordering::Relaxed)))?;
+    let gzip = magic == [0x1f, 0x8b];
+    let chained = Cursor::new(magic).chain(counting);
+    let stream: Box<dyn Read + Send> = if gzip {
+        Box::new(Capped {
+            inner: flate2::read::MultiGzDecoder::new(chained),
+            cap: max_decompressed_bytes,
+            total: 0,
+        })
+    } else {
+        Box::new(chained)
+    };
+    Ok(Opened {
+        stream,
+        bytes,
+        gzip,
+    })
+}
+
+/// Removes a BOM; returns the stream, the encoding to use and whether a BOM was there.
+pub(crate) fn strip_bom(
+    mut stream: Box<dyn Read + Send>,
+    fallback: Encoding,
+    bytes: &AtomicU64,
+) -> Result<(Box<dyn Read + Send>, Encoding, bool), ReadError> {
+    let prefix =
+        read_prefix(&mut stream, 3).map_err(|e| io_error(e, 1, bytes.load(Ordering::Relaxed)))?;
+    let (encoding, skip, bom) = match Encoding::from_bom(&prefix) {
+        Some((enc, len)) => (enc, len, true),
+        None => (fallback, 0, false),
+    };
+    let rest = prefix[skip..].to_vec();
+    Ok((Box::new(Cursor::new(rest).chain(stream)), encoding, bom))
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    FieldStart,
+    Unquoted,
+    Quoted,
+    QuoteSeen,
+}
+
+enum Parsed {
+    /// Field `i` is `buf[ends[i-1]..ends[i]]`.
+    Record {
+        line: u64,
+    },
+    Unbalanced {
+        line: u64,
+        raw: Vec<u8>,
+    },
+}
+
+/// A streaming reader of delimited records; see the module documentation.
+pub struct DelimitedReader {
+    source: Box<dyn Read + Send>,
+    buf: Vec<u8>,
+    pos: usize,
+    len: usize,
+    eof: bool,
+    delimiter: u8,
+    qualifier: Option<u8>,
+    /// Line of the next byte.
+    line: u64,
+    after_cr: bool,
+    /// Discard bytes up to the next line terminator before the next record.
+    skip_to_eol: bool,
+    raw: Vec<u8>,
+    field_buf: Vec<u8>,
+    ends: Vec<usize>,
+    headers: Option<Vec<String>>,
+    encoding: Encoding,
+    bom: bool,
+    gzip: bool,
+    counts: Counts,
+    bytes: Arc<AtomicU64>,
+    finished: bool,
+}
+
+impl DelimitedReader {
+    /// Opens `input` with `dialect`; reads the skipped rows and the header row right away.
+    /// `max_decompressed_bytes` caps what a gzip input may expand to.
+    pub fn new(
+        input: impl Read + Send + 'static,
+        dialect: &Dialect,
+        max_decompressed_bytes: u64,
+    ) -> Result<Self, ReadError> {
+        let bad_dialect = |message: String| ReadError {
+            kind: ReadErrorKind::BadDialect,
+            line: 0,
+            byte: 0,
+            message,
+        };
+        let is_usable = |c: char| c.is_ascii() && c != '\r' && c != '\n';
+        if !is_usable(dialect.delimiter) {
+            return Err(bad_dialect(format!(
+                "the delimiter {:?} is not supported (an ASCII character other than CR/LF is needed)",
+                dialect.delimiter
+            )));
+        }
+        if let Some(q) = dialect
+            .qualifier
+            .filter(|&q| !is_usable(q) || q == dialect.delimiter)
+        {
+            {
+                return Err(bad_dialect(format!(
+                    "the text qualifier {q:?} is not supported (an ASCII character other than CR/LF and the delimiter is needed)"
+                )));
+            }
+        }
+        let opened = open(input, max_decompressed_bytes)?;
+        let (stream, encoding, bom) = strip_bom(opened.stream, dialect.encoding, &opened.bytes)?;
+        let source = Transcoder::wrap(stream, encoding);
+        let mut reader = DelimitedReader {
+            source,
+            buf: vec![0; BUF_SIZE],
+            pos: 0,
+            len: 0,
+            eof: false,
+            delimiter: dialect.delimiter as u8,
+            qualifier: dialect.qualifier.map(|q| q as u8),
+            line: 1,
+            after_cr: false,
+            skip_to_eol: false,
+            raw: Vec::new(),
+            field_buf: Vec::new(),
+            ends: Vec::new(),
+            headers: None,
+            encoding,
+            bom,
+            gzip: opened.gzip,
+            counts: Counts::default(),
+            bytes: opened.bytes,
+            finished: false,
+        };
+        for _ in 0..dialect.skip_rows {
+            if !reader.skip_line()? {
+                break;
+            }
+            reader.counts.skipped_lines += 1;
+        }
+        if dialect.header {
+            loop {
+                match reader.next_raw()? {
+                    None => break,
+                    Some(Ok(record)) if is_blank(&record.raw) && record.fields.len() <= 1 => {
+                        reader.counts.blank_lines += 1;
+                    }
+                    Some(Ok(record)) => {
+                        reader.headers = Some(record.fields);
+                        break;
+                    }
+                    Some(Err(e)) => {
+                        return Err(ReadError {
+                            kind: ReadErrorKind::BadHeader,
+                            line: e.line(),
+                            byte: reader.bytes.load(Ordering::Relaxed),
+                            message: format!(
+                                "the header row cannot be read: {}",
+                                match e {
+                                    RecordError::UnbalancedQuotes { .. } => "unbalanced quotes",
+                                    RecordError::Encoding { .. } =>
+                                        "bytes invalid in the chosen encoding",
+                                }
+                            ),
+                        });
+                    }
+                }
+            }
+        }
+        Ok(reader)
+    }
+
+    /// The header row's fields, when the dialect has a header and the file is not empty.
+    pub fn headers(&self) -> Option<&[String]> {
+        self.headers.as_deref()
+    }
+
+    /// The counters so far.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            bytes: self.bytes.load(Ordering::Relaxed),
+            ..self.counts
+        }
+    }
+
+    /// The encoding in use (the BOM's when there was one).
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
+    }
+
+    /// Whether a BOM was found (and removed).
+    pub fn bom(&self) -> bool {
+        self.bom
+    }
+
+    /// Whether the input was gzip-compressed.
+    pub fn gzip(&self) -> bool {
+        self.gzip
+    }
+
+    fn error(&self, kind: ReadErrorKind, message: String) -> ReadError {
+        ReadError {
+            kind,
+            line: self.line,
+            byte: self.bytes.load(Ordering::Relaxed),
+            message,
+        }
+    }
+
+    #[inline]
+    fn next_byte(&mut self) -> Result<Option<u8>, ReadError> {
+        if self.pos < self.len {
+            let b = self.buf[self.pos];
+            self.pos += 1;
+            return Ok(Some(b));
+        }
+        self.refill()
+    }
+
+    #[cold]
+    fn refill(&mut self) -> Result<Option<u8>, ReadError> {
+        if self.eof {
+            return Ok(None);
+        }
+        if self.buf.len() < BUF_SIZE {
+            self.buf.resize(BUF_SIZE, 0);
+        }
+        let n = loop {
+            match self.source.read(&mut self.buf) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.eof = true;
+                    return Err(io_error(e, self.line, self.bytes.load(Ordering::Relaxed)));
+                }
+            }
+        };
+        self.pos = 0;
+        self.len = n;
+        if n == 0 {
+            self.eof = true;
+            return Ok(None);
+        }
+        self.pos = 1;
+        Ok(Some(self.buf[0]))
+    }
+
+    /// Accounts a CR or LF; returns false for the LF of a CRLF (not a new line).
+    #[inline]
+    fn terminator(&mut self, b: u8) -> bool {
+        if b == b'\n' && self.after_cr {
+            self.after_cr = false;
+            self.counts.cr = self.counts.cr.saturating_sub(1);
+            self.counts.crlf += 1;
+            return false;
+        }
+        self.after_cr = b == b'\r';
+        if self.after_cr {
+            self.counts.cr += 1;
+        } else {
+            self.counts.lf += 1;
+        }
+        self.counts.physical_lines = self.counts.physical_lines.max(self.line);
+        self.line += 1;
+        true
+    }
+
+    #[inline]
+    fn saw_content(&mut self) {
+        self.after_cr = false;
+        self.counts.physical_lines = self.counts.physical_lines.max(self.line);
+    }
+
+    /// Skips one physical line; false at end of input.
+    fn skip_line(&mut self) -> Result<bool, ReadError> {
+        let mut any = false;
+        loop {
+            let Some(b) = self.next_byte()? else {
+                return Ok(any);
+            };
+            if b == b'\r' || b == b'\n' {
+                if self.terminator(b) {
+                    return Ok(true);
+                }
+                continue;
+            }
+            self.saw_content();
+            any = true;
+        }
+    }
+
+    /// Parses one record into `raw`, `field_buf` and `ends`.
+    fn parse(&mut self) -> Result<Option<Parsed>, ReadError> {
+        if self.skip_to_eol {
+            self.skip_to_eol = false;
+            if !self.skip_line()? {
+                return Ok(None);
+            }
+        }
+        self.raw.clear();
+        self.field_buf.clear();
+        self.ends.clear();
+        let d = self.delimiter;
+        let q = self.qualifier;
+        let mut state = State::FieldStart;
+        let mut start_line = self.line;
+        let mut started = false;
+        let mut q_line = 0u64;
+        let mut q_bytes = 0usize;
+        loop {
+            let Some(b) = self.next_byte()? else {
+                if !started {
+                    return Ok(None);
+                }
+                if state == State::Quoted {
+                    return Ok(Some(self.unbalanced(start_line)));
+                }
+                self.ends.push(self.field_buf.len());
+                return Ok(Some(Parsed::Record { line: start_line }));
+            };
+            let is_term = b == b'\r' || b == b'\n';
+            if !started {
+                if b == b'\n' && self.after_cr {
+                    self.terminator(b);
+                    continue;
+                }
+                started = true;
+                start_line = self.line;
+            }
+            if is_term {
+                if state == State::Quoted {
+                    self.terminator(b);
+                    self.raw.push(b);
+                    self.field_buf.push(b);
+                    q_bytes += 1;
+                    if self.line - q_line >= MAX_QUALIFIED_FIELD_LINES {
+                        return Ok(Some(self.unbalanced(start_line)));
+                    }
+                    continue;
+                }
+                self.terminator(b);
+                self.ends.push(self.field_buf.len());
+                return Ok(Some(Parsed::Record { line: start_line }));
+            }
+            self.saw_content();
+            self.raw.push(b);
+            if self.raw.len() > MAX_RECORD_BYTES && state != State::Quoted {
+                return Err(self.error(
+                    ReadErrorKind::RecordTooLong,
+                    format!(
+                        "the record starting on line {start_line} is longer than {MAX_RECORD_BYTES} bytes"
+                    ),
+                ));
+            }
+            match state {
+                State::FieldStart => {
+                    if Some(b) == q {
+                        state = State::Quoted;
+                        q_line = self.line;
+                        q_bytes = 0;
+                    } else if b == d {
+                        self.ends.push(self.field_buf.len());
+                    } else {
+                        self.field_buf.push(b);
+                        state = State::Unquoted;
+                    }
+                }
+                State::Unquoted => {
+                    if b == d {
+                        self.ends.push(self.field_buf.len());
+                        state = State::FieldStart;
+                    } else {
+                        self.field_buf.push(b);
+                    }
+                }
+                State::Quoted => {
+                    if Some(b) == q {
+                        state = State::QuoteSeen;
+                    } else {
+                        self.field_buf.push(b);
+                        q_bytes += 1;
+                        if q_bytes > MAX_QUALIFIED_FIELD_BYTES {
+                            return Ok(Some(self.unbalanced(start_line)));
+                        }
+                    }
+                }
+                State::QuoteSeen => {
+                    if Some(b) == q {
+                        self.field_buf.push(b);
+                        q_bytes += 1;
+                        state = State::Quoted;
+                    } else if b == d {
+                        self.ends.push(self.field_buf.len());
+                        state = State::FieldStart;
+                    } else {
+                        // Lenient: text after a closing qualifier is kept as is.
+                        self.field_buf.push(b);
+                        state = State::Unquoted;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Rejects the record starting on `start_line` and resumes on the physical line after it:
+    /// what was consumed past that first line is read again.
+    fn unbalanced(&mut self, start_line: u64) -> Parsed {
+        let raw = std::mem::take(&mut self.raw);
+        let first_end = raw.iter().position(|&b| b == b'\r' || b == b'\n');
+        match first_end {
+            Some(i) => {
+                let term = if raw[i] == b'\r' && raw.get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                };
+                let mut replay = raw[i + term..].to_vec();
+                replay.extend_from_slice(&self.buf[self.pos..self.len]);
+                self.after_cr = raw[i] == b'\r' && term == 1 && i + 1 == raw.len();
+                self.len = replay.len();
+                self.pos = 0;
+                self.buf = replay;
+                self.line = start_line + 1;
+                let mut first = raw;
+                first.truncate(i);
+                Parsed::Unbalanced {
+                    line: start_line,
+                    raw: first,
+                }
+            }
+            None => {
+                // The first line is not finished yet (too long) or ended the input.
+                self.skip_to_eol = true;
+                Parsed::Unbalanced {
+                    line: start_line,
+                    raw,
+                }
+            }
+        }
+    }
+
+    /// The next record, blank lines included (they come back as records).
+    fn next_raw(&mut self) -> Result<Option<Result<Record, RecordError>>, ReadError> {
+        let parsed = match self.parse()? {
+            None => return Ok(None),
+            Some(p) => p,
+        };
+        Ok(Some(match parsed {
+            Parsed::Unbalanced { line, raw } => Err(RecordError::UnbalancedQuotes {
+                line,
+                raw: String::from_utf8_lossy(&raw).into_owned(),
+            }),
+            Parsed::Record { line } => self.decode(line),
+        }))
+    }
+
+    fn decode(&mut self, line: u64) -> Result<Record, RecordError> {
+        let encoding_error = |raw: &[u8]| RecordError::Encoding {
+            line,
+            raw: String::from_utf8_lossy(raw).into_owned(),
+        };
+        let raw = match std::str::from_utf8(&self.raw) {
+            Ok(s) => s.to_owned(),
+            Err(_) => return Err(encoding_error(&self.raw)),
+        };
+        let mut fields = Vec::with_capacity(self.ends.len());
+        let mut start = 0;
+        for &end in &self.ends {
+            match std::str::from_utf8(&self.field_buf[start..end]) {
+                Ok(s) => fields.push(s.to_owned()),
+                Err(_) => return Err(encoding_error(&self.raw)),
+            }
+            start = end;
+        }
+        Ok(Record { line, raw, fields })
+    }
+}
+
+fn is_blank(raw: &str) -> bool {
+    raw.chars().all(char::is_whitespace)
+}
+
+impl Iterator for DelimitedReader {
+    type Item = Result<Result<Record, RecordError>, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.finished {
+            return None;
+        }
+        loop {
+            match self.next_raw() {
+                Err(e) => {
+                    self.finished = true;
+                    return Some(Err(e));
+                }
+                Ok(None) => {
+                    self.finished = true;
+                    return None;
+                }
+                Ok(Some(Ok(record))) => {
+                    if is_blank(&record.raw) && !record.raw.contains(self.delimiter as char) {
+                        self.counts.blank_lines += 1;
+                        continue;
+                    }
+                    self.counts.records += 1;
+                    return Some(Ok(Ok(record)));
+                }
+                Ok(Some(Err(e))) => {
+                    self.counts.rejected += 1;
+                    return Some(Ok(Err(e)));
+                }
+            }
+        }
+    }
+}

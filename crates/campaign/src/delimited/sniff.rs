@@ -1,0 +1,521 @@
+//! The sniffer (IMP-6, IMP-7, IMP-10..IMP-12, IMP-14, IMP-20..IMP-22): proposes a dialect and
+//! column types from the start of a file, explains what it tried, and previews 20 rows.
+
+use std::io::{Cursor, Read};
+use std::sync::atomic::Ordering;
+
+use super::reader::{io_error, open};
+use super::types::{is_number_or_date, propose, trim_cell};
+use super::{DelimitedReader, Dialect, Encoding, ReadError, Record};
+
+/// Bytes sampled (decompressed).
+const SAMPLE_BYTES: usize = 1024 * 1024;
+/// Records sampled.
+const SAMPLE_RECORDS: usize = 1000;
+/// Rows in the preview.
+const PREVIEW_ROWS: usize = 20;
+const CANDIDATES: [char; 4] = [',', ';', '\t', '|'];
+
+/// A type the sniffer can propose for a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProposedType {
+    Text,
+    Integer,
+    Decimal,
+    Boolean,
+    Date,
+    Datetime,
+    Email,
+}
+
+/// One column as sniffed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SniffedColumn {
+    /// The header cell, or `Column N` without a header row (IMP-18).
+    pub name: String,
+    pub proposed_type: ProposedType,
+    /// For dates and datetimes: `CCYYMMDD`, `DD/MM/CCYY`, `ISO 8601`, …
+    pub date_format: Option<String>,
+    /// E.g. "day/month order is ambiguous — choose a format".
+    pub warnings: Vec<String>,
+}
+
+/// What the sniffer proposes; every setting can be overridden.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sniffed {
+    pub dialect: Dialect,
+    pub bom: bool,
+    /// False when Windows-1252 was guessed (IMP-7): the user must confirm it.
+    pub encoding_confirmed: bool,
+    /// `LF`, `CRLF`, `CR` or `mixed` (`LF` when the sample has no line break).
+    pub line_ending: &'static str,
+    pub columns: Vec<SniffedColumn>,
+    /// The first 20 data rows under the proposed dialect.
+    pub preview: Vec<Vec<String>>,
+    /// Data rows: exact when the whole file was sampled, else extrapolated by bytes.
+    pub estimated_rows: u64,
+    /// What was tried and why this won.
+    pub explanation: Vec<String>,
+    /// One readable line (IMP-12).
+    pub summary: String,
+    pub warnings: Vec<String>,
+}
+
+fn delimiter_name(d: char) -> String {
+    match d {
+        ',' => "comma".into(),
+        ';' => "semicolon".into(),
+        '\t' => "tab".into(),
+        '|' => "pipe".into(),
+        c => format!("{c:?}"),
+    }
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+struct Parsed {
+    items: Vec<Result<Record, super::RecordError>>,
+    counts: super::Counts,
+}
+
+/// Parses the sample; the last record is dropped when the sample was cut.
+fn parse_sample(
+    sample: &[u8],
+    truncated: bool,
+    dialect: &Dialect,
+    limit: usize,
+) -> Result<Parsed, ReadError> {
+    let mut reader = DelimitedReader::new(Cursor::new(sample.to_vec()), dialect, u64::MAX)?;
+    let mut items = Vec::new();
+    let mut reached_end = true;
+    for item in reader.by_ref() {
+        items.push(item?);
+        if items.len() > limit {
+            reached_end = false;
+            break;
+        }
+    }
+    if truncated && reached_end {
+        items.pop();
+    }
+    items.truncate(limit);
+    Ok(Parsed {
+        items,
+        counts: reader.counts(),
+    })
+}
+
+/// Modal field count, how many records have it, and the number of records.
+fn modal(items: &[Result<Record, super::RecordError>]) -> (usize, usize, usize) {
+    let mut freq: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    for r in items.iter().flatten() {
+        *freq.entry(r.fields.len()).or_default() += 1;
+    }
+    let (count, n) = freq
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(a.0.cmp(&b.0)))
+        .unwrap_or((0, 0));
+    (count, n, items.len())
+}
+
+/// Sniffs the start of `input` (a document of `file_size` bytes).
+pub fn sniff(input: impl Read + Send + 'static, file_size: u64) -> Result<Sniffed, ReadError> {
+    let opened = open(input, u64::MAX)?;
+    let mut sample = Vec::new();
+    opened
+        .stream
+        .take(SAMPLE_BYTES as u64 + 1)
+        .read_to_end(&mut sample)
+        .map_err(|e| io_error(e, 1, opened.bytes.load(Ordering::Relaxed)))?;
+    let truncated = sample.len() > SAMPLE_BYTES;
+    sample.truncate(SAMPLE_BYTES);
+    let consumed = opened.bytes.load(Ordering::Relaxed).max(1);
+
+    let mut explanation = Vec::new();
+    let mut warnings = Vec::new();
+
+    // Encoding (IMP-6, IMP-7).
+    let (encoding, bom, confirmed) = match Encoding::from_bom(&sample) {
+        Some((enc, _)) => {
+            explanation.push(format!("encoding {enc}: byte order mark found"));
+            (enc, true, true)
+        }
+        None => match std::str::from_utf8(&sample) {
+            Ok(_) => {
+                explanation.push("encoding UTF-8: the sample is valid UTF-8".to_string());
+                (Encoding::Utf8, false, true)
+            }
+            Err(e) if truncated && e.error_len().is_none() => {
+                explanation.push("encoding UTF-8: the sample is valid UTF-8".to_string());
+                (Encoding::Utf8, false, true)
+            }
+            Err(e) => {
+                explanation.push(format!(
+                    "encoding windows-1252 (guessed): no byte order mark and byte {} is not valid UTF-8",
+                    e.valid_up_to()
+                ));
+                warnings.push(
+                    "the encoding is a guess (windows-1252): confirm it or choose another before running"
+                        .to_string(),
+                );
+                (Encoding::Windows1252, false, false)
+            }
+        },
+    };
+
+    // Delimiter (IMP-10).
+    let mut best: Option<(char, f64, usize)> = None;
+    for d in CANDIDATES {
+        let dialect = Dialect {
+            encoding,
+            delimiter: d,
+            qualifier: Some('"'),
+            header: false,
+            skip_rows: 0,
+        };
+        let parsed = parse_sample(&sample, truncated, &dialect, SAMPLE_RECORDS)?;
+        let (count, n, total) = modal(&parsed.items);
+        let share = if total == 0 {
+            0.0
+        } else {
+            n as f64 / total as f64
+        };
+        explanation.push(format!(
+            "delimiter {:?} ({}): {n} of {total} records have {count} fields",
+            d,
+            delimiter_name(d)
+        ));
+        if count >= 2 && best.is_none_or(|(_, s, _)| share > s) {
+            best = Some((d, share, count));
+        }
+    }
+    let delimiter = match best {
+        Some((d, share, count)) => {
+            explanation.push(format!(
+                "chose {} : the highest share of records ({:.0} %) with the same field count ({count})",
+                delimiter_name(d),
+                share * 100.0
+            ));
+            d
+        }
+        None => {
+            if !sample.is_empty() {
+                warnings.push(
+                    "no delimiter gives two or more columns: read as a single column (delimiter ',')"
+                        .to_string(),
+                );
+            }
+            explanation.push(
+                "no candidate delimiter gives two or more fields per record: single column"
+                    .to_string(),
+            );
+            ','
+        }
+    };
+
+    // Qualifier: '"' unless '\'' is clearly used as one: fields open with it, none with '"',
+    // and parsing with it gives at least as regular records.
+    let mut qualifier = Some('"');
+    {
+        let with = |q: Option<char>| Dialect {
+            encoding,
+            delimiter,
+            qualifier: q,
+            header: false,
+            skip_rows: 0,
+        };
+        let plain = parse_sample(&sample, truncated, &with(None), SAMPLE_RECORDS)?;
+        let opening = |q: char| {
+            plain
+                .items
+                .iter()
+                .flatten()
+                .flat_map(|r| r.fields.iter())
+                .filter(|f| f.starts_with(q))
+                .count()
+        };
+        let (single, double) = (opening('\''), opening('"'));
+        let mut chose_single = false;
+        if single >= 2 && double == 0 {
+            let share = |q: char| -> Result<f64, ReadError> {
+                let p = parse_sample(&sample, truncated, &with(Some(q)), SAMPLE_RECORDS)?;
+                let (_, n, total) = modal(&p.items);
+                Ok(if total == 0 {
+                    0.0
+                } else {
+                    n as f64 / total as f64
+                })
+            };
+            if share('\'')? >= share('"')? {
+                chose_single = true;
+            }
+        }
+        if chose_single {
+            qualifier = Some('\'');
+            explanation.push(format!(
+                "qualifier ': {single} fields open with a single quote, none with a double quote"
+            ));
+        } else {
+            explanation.push(format!(
+                "qualifier \": {double} fields open with a double quote, {single} with a single quote"
+            ));
+        }
+    }
+
+    // Parse with the chosen settings.
+    let mut dialect = Dialect {
+        encoding,
+        delimiter,
+        qualifier,
+        header: false,
+        skip_rows: 0,
+    };
+    let parsed = parse_sample(&sample, truncated, &dialect, usize::MAX)?;
+    let counts = parsed.counts;
+    let total_records = parsed.items.len();
+    let mut rows: Vec<Record> = Vec::new();
+    let mut rejected = Vec::new();
+    for item in parsed.items.into_iter().take(SAMPLE_RECORDS) {
+        match item {
+            Ok(r) => rows.push(r),
+            Err(e) => rejected.push(e),
+        }
+    }
+    if let Some(first) = rejected.first() {
+        warnings.push(format!(
+            "{} record(s) of the sample would be rejected (first: {first})",
+            rejected.len()
+        ));
+    }
+
+    // Header (IMP-11).
+    let header = match rows.first() {
+        None => false,
+        Some(first) => {
+            let others = &rows[1..];
+            let mut typed_cols = 0;
+            let mut header_evidence = false;
+            let mut data_evidence = false;
+            for (i, cell) in first.fields.iter().enumerate() {
+                let vals: Vec<&str> = others
+                    .iter()
+                    .filter_map(|r| r.fields.get(i))
+                    .map(|v| trim_cell(v))
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                if vals.is_empty() {
+                    continue;
+                }
+                let typed = vals.iter().filter(|v| is_number_or_date(v)).count();
+                if typed * 10 >= vals.len() * 9 {
+                    typed_cols += 1;
+                    if is_number_or_date(cell) {
+                        data_evidence = true;
+                    } else {
+                        header_evidence = true;
+                    }
+                }
+            }
+            let non_empty = first.fields.iter().all(|c| !trim_cell(c).is_empty());
+            let mut seen = std::collections::HashSet::new();
+            let dups: Vec<&str> = first
+                .fields
+                .iter()
+                .map(|c| trim_cell(c))
+                .filter(|c| !c.is_empty() && !seen.insert(*c))
+                .collect();
+            let unique = dups.is_empty();
+            let all_text = typed_cols == 0;
+            if header_evidence {
+                explanation.push(
+                    "header row: row 1 is text where the other rows hold numbers or dates"
+                        .to_string(),
+                );
+                if !unique {
+                    warnings.push(format!("duplicate column headings: {}", dups.join(", ")));
+                }
+                if !non_empty {
+                    warnings.push("some column headings are empty".to_string());
+                }
+                true
+            } else if all_text && non_empty && unique {
+                explanation.push(
+                    "header row: every column is text and row 1 has unique, non-empty cells"
+                        .to_string(),
+                );
+                true
+            } else {
+                if data_evidence {
+                    explanation.push(
+                        "no header row: row 1 holds numbers or dates like the other rows"
+                            .to_string(),
+                    );
+                } else {
+                    explanation
+                        .push("no header row: row 1 has empty or duplicate cells".to_string());
+                }
+                if !unique {
+                    warnings.push(format!(
+                        "row 1 has duplicate values ({}) so it was not taken as the header row; if it is, column headings are duplicated",
+                        dups.join(", ")
+                    ));
+                }
+                false
+            }
+        }
+    };
+    dialect.header = header;
+
+    let (header_row, data): (Option<&Record>, &[Record]) = if header {
+        (rows.first(), rows.get(1..).unwrap_or(&[]))
+    } else {
+        (None, &rows[..])
+    };
+    let ncols = match header_row {
+        Some(h) => h.fields.len(),
+        None => modal(&data.iter().cloned().map(Ok).collect::<Vec<_>>()).0,
+    };
+
+    // Ragged rows (IMP-14, IMP-19).
+    let ragged: Vec<&Record> = data.iter().filter(|r| r.fields.len() != ncols).collect();
+    if let Some(first) = ragged.first() {
+        warnings.push(format!(
+            "{} of {} sampled rows do not have {ncols} fields (first on line {}): they will be rejected",
+            ragged.len(),
+            data.len(),
+            first.line
+        ));
+    }
+
+    let columns: Vec<SniffedColumn> = (0..ncols)
+        .map(|i| {
+            let name = header_row
+                .and_then(|h| h.fields.get(i))
+                .map(|s| trim_cell(s).to_string())
+                .filter(|s| !s.is_empty())
+                .unwrap_or_else(|| format!("Column {}", i + 1));
+            let values: Vec<&str> = data
+                .iter()
+                .filter_map(|r| r.fields.get(i))
+                .map(String::as_str)
+                .collect();
+            let p = propose(&values);
+            SniffedColumn {
+                name,
+                proposed_type: p.proposed_type,
+                date_format: p.date_format,
+                warnings: p.warnings,
+            }
+        })
+        .collect();
+
+    let preview: Vec<Vec<String>> = data
+        .iter()
+        .take(PREVIEW_ROWS)
+        .map(|r| r.fields.clone())
+        .collect();
+
+    let sample_rows = total_records.saturating_sub(usize::from(header)) as u64;
+    let estimated_rows = if truncated {
+        ((sample_rows as f64) * (file_size as f64) / (consumed as f64)).round() as u64
+    } else {
+        sample_rows
+    };
+
+    let line_ending = match (counts.lf > 0, counts.crlf > 0, counts.cr > 0) {
+        (false, true, false) => "CRLF",
+        (false, false, true) => "CR",
+        (true, false, false) | (false, false, false) => "LF",
+        _ => "mixed",
+    };
+
+    if sample.is_empty() {
+        warnings.push("the file is empty".to_string());
+    } else if header && data.is_empty() {
+        warnings.push("the file has a header row but no data rows".to_string());
+    }
+
+    let encoding_text = match (bom, confirmed) {
+        (true, _) => format!("{encoding} with BOM"),
+        (false, true) => encoding.to_string(),
+        (false, false) => format!("{encoding} (unconfirmed)"),
+    };
+    let qualifier_text = match qualifier {
+        Some('"') => "double-quote qualifier",
+        Some('\'') => "single-quote qualifier",
+        _ => "no qualifier",
+    };
+    let summary = format!(
+        "{encoding_text} · {} · {qualifier_text} · {} · {line_ending} · {ncols} column{} · {}{} rows",
+        delimiter_name(delimiter),
+        if header {
+            "header row"
+        } else {
+            "no header row"
+        },
+        if ncols == 1 { "" } else { "s" },
+        if truncated { "~" } else { "" },
+        thousands(estimated_rows)
+    );
+
+    Ok(Sniffed {
+        dialect,
+        bom,
+        encoding_confirmed: confirmed,
+        line_ending,
+        columns,
+        preview,
+        estimated_rows,
+        explanation,
+        summary,
+        warnings,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thousands_separator() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(48000), "48,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn semicolon_with_header_and_types() {
+        let text = "id;name;born;score\r\n1;Zoë;31/01/1990;1,5\r\n2;Ann;01/02/1985;2\r\n";
+        let s = sniff(Cursor::new(text.as_bytes().to_vec()), text.len() as u64).unwrap();
+        assert_eq!(s.dialect.delimiter, ';');
+        assert!(s.dialect.header);
+        assert_eq!(s.line_ending, "CRLF");
+        assert_eq!(s.estimated_rows, 2);
+        let types: Vec<_> = s.columns.iter().map(|c| c.proposed_type).collect();
+        assert_eq!(
+            types,
+            [
+                ProposedType::Integer,
+                ProposedType::Text,
+                ProposedType::Date,
+                ProposedType::Decimal
+            ]
+        );
+        assert_eq!(s.columns[2].date_format.as_deref(), Some("DD/MM/CCYY"));
+        assert_eq!(
+            s.summary,
+            "UTF-8 · semicolon · double-quote qualifier · header row · CRLF · 4 columns · 2 rows"
+        );
+    }
+}
