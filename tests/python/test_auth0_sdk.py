@@ -38,6 +38,9 @@ ALL_SCOPES = {
     "update:users_app_metadata",
     "read:connections",
     "create:passwords_checking_job",
+    # The campaign data manager's scopes (issue 4); the management client holds them too.
+    "campaign:read",
+    "campaign:write",
 }
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 USER_TIMESTAMP_KEYS = (

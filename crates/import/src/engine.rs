@@ -488,8 +488,10 @@ fn apply(
     }
 }
 
-/// A new user from a valid record, with the defaults Auth0 applies.
-fn new_user(
+/// A new user from a valid record, with the defaults Auth0 applies (`name` = the email,
+/// `nickname` = its local part, a Gravatar-style `picture`, a generated id). Shared with
+/// `POST /api/v2/users`.
+pub fn new_user(
     valid: ValidRecord,
     linked: Option<Box<RawValue>>,
     connection: &Arc<str>,

@@ -6,10 +6,14 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
-use userbridge_model::ids::{self, USER_ID_PREFIX};
 use userbridge_model::query::{self, Sort};
 use userbridge_model::{User, time};
 use userbridge_store::{Conflict, StoreError, UserSearch};
+
+use std::sync::Arc;
+
+use userbridge_import::engine::new_user;
+use userbridge_import::validate::{ValidationLimits, validate};
 
 use crate::auth::authorize;
 use crate::error::{ApiError, ApiResult};
@@ -188,38 +192,6 @@ pub async fn create(
     let connection_name = string(&body, "connection")?.ok_or_else(|| {
         ApiError::invalid_body("connection", "Missing required property: connection")
     })?;
-    let email = string(&body, "email")?
-        .ok_or_else(|| ApiError::invalid_body("email", "Missing required property: email"))?;
-    let email = checked_email(&email)?;
-    let now = time::now();
-    let suffix = match string(&body, "user_id")? {
-        Some(id) => checked_user_id(&id)?,
-        None => ids::new_user_id_suffix(),
-    };
-    let mut user = User {
-        user_id: format!("{USER_ID_PREFIX}{suffix}"),
-        name: Some(email.clone()),
-        nickname: Some(email.split('@').next().unwrap_or_default().to_string()),
-        picture: Some(userbridge_model::user::gravatar_url(&email)),
-        email: Some(email),
-        created_at: now.clone(),
-        updated_at: now,
-        ..User::default()
-    };
-    user.email_verified = boolean(&body, "email_verified")?.unwrap_or(false);
-    user.blocked = boolean(&body, "blocked")?;
-    boolean(&body, "verify_email")?;
-    apply_profile_fields(&mut user, &body)?;
-    if let Some(v) = boolean(&body, "phone_verified")? {
-        user.phone_verified = Some(v);
-    } else if user.phone_number.is_some() {
-        user.phone_verified = Some(false);
-    }
-    if let Some(username) = string(&body, "username")? {
-        user.username = Some(checked_username(&username)?);
-    }
-    user.user_metadata = metadata(&body, "user_metadata")?.flatten();
-    user.app_metadata = metadata(&body, "app_metadata")?.flatten();
     let password = string(&body, "password")?;
     if let Some(p) = &password
         && (p.is_empty() || p.len() > 72)
@@ -229,6 +201,22 @@ pub async fn create(
             "String length must be 1 to 72 bytes",
         ));
     }
+    boolean(&body, "verify_email")?;
+    // The profile itself follows the bulk-import schema: one validator, and one set of
+    // defaults (name, nickname, picture), for users created here and users imported.
+    let mut profile = body;
+    for key in ["connection", "password", "verify_email"] {
+        profile.remove(key);
+    }
+    let valid =
+        validate(&Value::Object(profile), &ValidationLimits::default()).map_err(|errors| {
+            let first = errors.first();
+            ApiError::invalid_body(
+                first.map_or("", |e| e.path.as_str()),
+                first.map_or("invalid user", |e| e.message.as_str()),
+            )
+        })?;
+    let mut user = new_user(valid, None, &Arc::from(""), &time::now());
 
     let store = state.store.clone();
     let user = blocking(move || {
@@ -516,17 +504,6 @@ pub fn checked_email(email: &str) -> ApiResult<String> {
     } else {
         Err(bad())
     }
-}
-
-fn checked_user_id(id: &str) -> ApiResult<String> {
-    let id = id.strip_prefix(USER_ID_PREFIX).unwrap_or(id);
-    if id.is_empty() || id.len() > 255 || id.contains('|') || id.chars().any(char::is_control) {
-        return Err(ApiError::invalid_body(
-            "user_id",
-            "user_id: only database-connection ids can be created",
-        ));
-    }
-    Ok(id.to_string())
 }
 
 fn checked_username(username: &str) -> ApiResult<String> {

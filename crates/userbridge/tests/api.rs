@@ -515,3 +515,71 @@ fn finished_jobs_expire_after_retention_and_their_links_stop_working() {
     let relinked = location.replace(&port_old, server.url.trim_start_matches("http://"));
     assert_eq!(server.download(&relinked).0, 404);
 }
+
+#[test]
+fn creating_a_user_checks_the_same_schema_as_an_import() {
+    let dir = Dir::new();
+    let server = dir.serve(&[]);
+    let token = server.token(None);
+    let cases = [
+        (
+            json!({"email": "a@example.org", "app_metadata": {"clientID": 1}}),
+            "app_metadata.clientID",
+        ),
+        (json!({"email": "not an email"}), "email"),
+        (
+            json!({"email": "a@example.org", "phone_number": "555"}),
+            "phone_number",
+        ),
+        (
+            json!({"email": "a@example.org", "given_name": ""}),
+            "given_name",
+        ),
+        (
+            json!({"email": "a@example.org", "user_metadata": {"a.b": 1}}),
+            "user_metadata[\"a.b\"]",
+        ),
+        (
+            json!({"email": "a@example.org", "password_hash": "$2b$10$x"}),
+            "password_hash",
+        ),
+        (
+            json!({"email": "a@example.org", "connection": "Nope"}),
+            "connection",
+        ),
+    ];
+    for (mut body, property) in cases {
+        if body.get("connection").is_none() {
+            body["connection"] = json!("Username-Password-Authentication");
+        }
+        let (status, error) = server.post("/api/v2/users", &token, body.clone());
+        assert_eq!(status, 400, "{body}: {error}");
+        assert_eq!(error["errorCode"], "invalid_body");
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("on property {property}")),
+            "{body}: {error}"
+        );
+    }
+    let (status, user) = server.post(
+        "/api/v2/users",
+        &token,
+        json!({"connection": "Username-Password-Authentication", "email": "New.User@Example.org", "user_id": "auth0|fixed-1"}),
+    );
+    assert_eq!(status, 201, "{user}");
+    assert_eq!(user["email"], "new.user@example.org");
+    assert_eq!(user["name"], "new.user@example.org");
+    assert_eq!(user["nickname"], "new.user");
+    assert_eq!(
+        user["user_id"], "auth0|fixed-1",
+        "one auth0| prefix, never two"
+    );
+    let (status, _) = server.post(
+        "/api/v2/users",
+        &token,
+        json!({"connection": "Username-Password-Authentication", "email": "new.user@example.org"}),
+    );
+    assert_eq!(status, 409);
+}
