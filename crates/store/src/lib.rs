@@ -30,6 +30,13 @@ pub enum StoreError {
     /// Raised by a scan visitor to stop a scan; carries the visitor's own message.
     #[error("{0}")]
     Aborted(String),
+    /// A request the store refuses before touching the database (a bad campaign table or
+    /// column name, a row of the wrong width, …).
+    #[error("invalid request: {0}")]
+    Invalid(String),
+    /// The named object (a campaign table, a filter column) does not exist.
+    #[error("{0} not found")]
+    NotFound(String),
 }
 
 /// Which unique key a write collided with.
@@ -41,6 +48,10 @@ pub enum Conflict {
     ConnectionName,
     /// A directory or document of the same parent already has this name (case-insensitively).
     DocumentName,
+    /// A campaign table of this name exists (compared case-insensitively).
+    CampaignTable,
+    /// The campaign table already has a column of this name (compared case-insensitively).
+    CampaignColumn,
     Other,
 }
 
@@ -52,6 +63,8 @@ impl std::fmt::Display for Conflict {
             Conflict::Username => "a user with this username",
             Conflict::ConnectionName => "a connection with this name",
             Conflict::DocumentName => "a directory or document with this name",
+            Conflict::CampaignTable => "a campaign table with this name",
+            Conflict::CampaignColumn => "a column with this name",
             Conflict::Other => "a row with this key",
         })
     }
@@ -152,6 +165,88 @@ pub struct Document {
     pub kind: String,
 }
 
+/// One campaign cell as stored. The campaign crate maps its typed values onto these: dates,
+/// datetimes, decimals and emails as canonical text, booleans as 0/1.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum StoredValue {
+    Null,
+    Integer(i64),
+    Text(String),
+}
+
+/// One column of a campaign table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignColumn {
+    /// Any printable text (1–128 characters), unique in its table case-insensitively.
+    pub name: String,
+    /// The column's full typed spec; opaque to the store, kept as given.
+    pub spec: serde_json::Value,
+}
+
+/// A campaign table (campaign-import.md §5).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignTable {
+    /// `^[A-Za-z][A-Za-z0-9_]{0,62}$`, not starting with `sqlite_`; unique case-insensitively.
+    pub name: String,
+    pub columns: Vec<CampaignColumn>,
+    /// Names of the key columns (empty: no key).
+    pub key: Vec<String>,
+    /// Number of rows; filled on read, ignored on create.
+    pub rows: u64,
+    /// Filled on read; on create, used as given (empty: now).
+    pub created_at: String,
+}
+
+/// One row of a run, converted and key-normalised by the caller.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignRow {
+    /// Line of the source file, reported back with the row's outcome.
+    pub line: u64,
+    /// Normalised key text; `None` when the table or mode uses no key.
+    pub key: Option<String>,
+    /// One per column, in table order. `None` = blank: NULL on insert, unchanged on update
+    /// (unless `blank_overwrites`). `Some(StoredValue::Null)` = clear.
+    pub values: Vec<Option<StoredValue>>,
+}
+
+/// How a run applies its rows (campaign-import.md §6.7).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplyMode {
+    AddOnly,
+    UpdateOnly,
+    AddAndUpdate,
+    Overwrite,
+}
+
+/// What happened to one row of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RowOutcome {
+    Inserted,
+    Updated,
+    /// Matched, and nothing would change (IMP-30); in `add_only`, every match.
+    Unchanged,
+    /// `update_only` without a match: nothing written, the caller rejects the row.
+    NotFound,
+}
+
+/// How [`RowFilter`] compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterOp {
+    /// The cell's text equals the value exactly (integers compare by their decimal text).
+    Equals,
+    /// The cell's text contains the value, ASCII case-insensitively.
+    Contains,
+}
+
+/// A simple filter of a table's rows (one column).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowFilter {
+    /// Column name, matched case-insensitively.
+    pub column: String,
+    pub op: FilterOp,
+    pub value: String,
+}
+
 /// Everything userbridge persists. Methods are blocking; async callers run them on a
 /// blocking thread.
 pub trait Store: Send + Sync {
@@ -232,6 +327,47 @@ pub trait Store: Send + Sync {
     /// (`""` for the directory itself, `"a/b"` below it), ordered by that path and name.
     fn search_documents(&self, directory_id: &str, needle: &str)
     -> Result<Vec<(String, Document)>>;
+
+    /// Creates an empty campaign table. `StoreError::Conflict(Conflict::CampaignTable)` when
+    /// a table of that name exists (case-insensitively); `StoreError::Invalid` for a bad
+    /// table name, a bad or duplicate column name, or a key naming no column.
+    fn create_campaign_table(&self, table: &CampaignTable) -> Result<()>;
+    /// Every campaign table, by name, with row counts.
+    fn campaign_tables(&self) -> Result<Vec<CampaignTable>>;
+    /// One campaign table (name compared case-insensitively), with its row count.
+    fn campaign_table(&self, name: &str) -> Result<Option<CampaignTable>>;
+    /// Appends a column (IMP-3: cheap, existing rows hold NULL in it).
+    fn add_campaign_column(&self, table: &str, column: &CampaignColumn) -> Result<()>;
+    /// A page of rows in insertion order, one value per column in table order.
+    fn campaign_rows(
+        &self,
+        table: &str,
+        filter: Option<&RowFilter>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<Vec<StoredValue>>>;
+    /// Streams every row in insertion order to `visit` (on a reader connection, so writers
+    /// are not blocked). The slice is reused from row to row.
+    fn scan_campaign_rows(
+        &self,
+        table: &str,
+        visit: &mut dyn FnMut(&[StoredValue]) -> Result<()>,
+    ) -> Result<()>;
+    /// Applies a whole run in one write transaction (RUN-2). `rows` is pulled one row at a
+    /// time and never collected; each row's outcome is reported to `outcome` with its line.
+    /// When `rows` is exhausted, `commit()` decides: `true` commits, `false` rolls back (dry
+    /// run, threshold tripped, cancelled). An `Err` from `rows` or `outcome` rolls back and
+    /// is returned. `Overwrite` empties the table first, inside the same transaction
+    /// (IMP-29), then inserts every row.
+    fn apply_campaign_rows(
+        &self,
+        table: &str,
+        mode: ApplyMode,
+        blank_overwrites: bool,
+        rows: &mut dyn Iterator<Item = Result<CampaignRow>>,
+        outcome: &mut dyn FnMut(u64, RowOutcome) -> Result<()>,
+        commit: &mut dyn FnMut() -> bool,
+    ) -> Result<()>;
 
     /// Runs `work` in one write transaction: committed when it returns `Ok`, rolled back
     /// otherwise. Import batches use it so users, errors and the job's checkpoint are

@@ -1,5 +1,6 @@
 //! The embedded SQLite backend: one database file, WAL journal, versioned migrations.
 
+mod campaign_tables;
 mod documents;
 mod search;
 mod users;
@@ -13,8 +14,9 @@ use userbridge_model::query::Query;
 use userbridge_model::{Connection, Job, JobKind, JobStatus, User, ids, time};
 
 use crate::{
-    AccessToken, Client, Conflict, DocDirectory, Document, Result, Store, StoreError, UserScan,
-    UserSearch, WriteTx,
+    AccessToken, ApplyMode, CampaignColumn, CampaignRow, CampaignTable, Client, Conflict,
+    DocDirectory, Document, Result, RowFilter, RowOutcome, Store, StoreError, StoredValue,
+    UserScan, UserSearch, WriteTx,
 };
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
@@ -22,6 +24,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_initial.sql"),
     include_str!("migrations/0002_import_errors.sql"),
     include_str!("migrations/0003_documents.sql"),
+    include_str!("migrations/0004_campaign_tables.sql"),
 ];
 
 /// The connection every fresh directory starts with (Auth0's default database connection).
@@ -545,6 +548,64 @@ impl Store for SqliteStore {
         needle: &str,
     ) -> Result<Vec<(String, Document)>> {
         documents::search(&self.db(), directory_id, needle)
+    }
+
+    // Reads of campaign tables go through a reader connection: a run holds the writer for
+    // its whole transaction (RUN-2), and browsing must not wait for it (WAL: readers see the
+    // last committed state).
+    fn create_campaign_table(&self, table: &CampaignTable) -> Result<()> {
+        campaign_tables::create(&mut self.db(), table)
+    }
+
+    fn campaign_tables(&self) -> Result<Vec<CampaignTable>> {
+        campaign_tables::tables(&self.reader()?)
+    }
+
+    fn campaign_table(&self, name: &str) -> Result<Option<CampaignTable>> {
+        campaign_tables::table(&self.reader()?, name)
+    }
+
+    fn add_campaign_column(&self, table: &str, column: &CampaignColumn) -> Result<()> {
+        campaign_tables::add_column(&mut self.db(), table, column)
+    }
+
+    fn campaign_rows(
+        &self,
+        table: &str,
+        filter: Option<&RowFilter>,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<Vec<StoredValue>>> {
+        campaign_tables::rows(&self.reader()?, table, filter, offset, limit)
+    }
+
+    fn scan_campaign_rows(
+        &self,
+        table: &str,
+        visit: &mut dyn FnMut(&[StoredValue]) -> Result<()>,
+    ) -> Result<()> {
+        // On a reader: a long export never blocks a run.
+        campaign_tables::scan(&self.reader()?, table, visit)
+    }
+
+    fn apply_campaign_rows(
+        &self,
+        table: &str,
+        mode: ApplyMode,
+        blank_overwrites: bool,
+        rows: &mut dyn Iterator<Item = Result<CampaignRow>>,
+        outcome: &mut dyn FnMut(u64, RowOutcome) -> Result<()>,
+        commit: &mut dyn FnMut() -> bool,
+    ) -> Result<()> {
+        campaign_tables::apply(
+            &mut self.db(),
+            table,
+            mode,
+            blank_overwrites,
+            rows,
+            outcome,
+            commit,
+        )
     }
 
     fn write_transaction(

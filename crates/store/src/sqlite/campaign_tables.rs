@@ -1,0 +1,1246 @@
+//! SQL of campaign tables (campaign-import.md §5–§7, migration 0004).
+//!
+//! Each campaign table `name` has a metadata row in `campaign_tables` and a data table
+//! `"campaign_<name>"`: STRICT, a hidden `_row INTEGER PRIMARY KEY` (insertion order), a hidden
+//! `_key TEXT UNIQUE` (the normalised key, NULL in keyless rows) and one `ANY` column per
+//! campaign column, named as the column and always quoted by [`quote_ident`]. SQL text is only
+//! ever built from a validated table name and quoted column names; cell values are always
+//! bound as parameters.
+
+use rusqlite::types::{ToSqlOutput, ValueRef};
+use rusqlite::{Connection as Db, OptionalExtension, Transaction, TransactionBehavior, params};
+use serde_json::{Value, json};
+use userbridge_model::time;
+
+use super::conflict;
+use crate::{
+    ApplyMode, CampaignColumn, CampaignRow, CampaignTable, Conflict, FilterOp, Result, RowFilter,
+    RowOutcome, StoreError, StoredValue,
+};
+
+/// Longest table name (IMP-1).
+const MAX_TABLE_NAME_CHARS: usize = 63;
+/// Longest column name (IMP-1).
+const MAX_COLUMN_NAME_CHARS: usize = 128;
+/// The hidden columns of every data table; campaign columns may not use these names.
+const ROW_COLUMN: &str = "_row";
+const KEY_COLUMN: &str = "_key";
+
+/// Quotes an SQL identifier: wrapped in `"`, inner `"` doubled.
+pub(crate) fn quote_ident(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 2);
+    out.push('"');
+    for c in name.chars() {
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// Checks a table name: `^[A-Za-z][A-Za-z0-9_]{0,62}$`, not `sqlite_…` (defence in depth: the
+/// campaign crate checks it too).
+pub(crate) fn check_table_name(name: &str) -> Result<()> {
+    let mut chars = name.chars();
+    let valid = name.len() <= MAX_TABLE_NAME_CHARS
+        && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name
+            .get(..7)
+            .is_some_and(|p| p.eq_ignore_ascii_case("sqlite_"));
+    if valid {
+        Ok(())
+    } else {
+        Err(StoreError::Invalid(format!(
+            "campaign table name {name:?} must be 1–{MAX_TABLE_NAME_CHARS} letters, digits or \
+             '_', starting with a letter"
+        )))
+    }
+}
+
+/// The key column names are compared by (Unicode lower case; stricter than SQLite's ASCII).
+fn column_key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+fn check_column_name(name: &str, existing: &[CampaignColumn]) -> Result<()> {
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_COLUMN_NAME_CHARS || name.chars().any(char::is_control) {
+        return Err(StoreError::Invalid(format!(
+            "column name {name:?} must be 1–{MAX_COLUMN_NAME_CHARS} printable characters"
+        )));
+    }
+    let key = column_key(name);
+    if key == ROW_COLUMN || key == KEY_COLUMN {
+        return Err(StoreError::Invalid(format!(
+            "column name {name:?} is reserved"
+        )));
+    }
+    if existing.iter().any(|c| column_key(&c.name) == key) {
+        return Err(StoreError::Conflict(Conflict::CampaignColumn));
+    }
+    Ok(())
+}
+
+/// The quoted name of a table's data table.
+fn data_table(name: &str) -> Result<String> {
+    check_table_name(name)?;
+    Ok(quote_ident(&format!("campaign_{name}")))
+}
+
+impl rusqlite::ToSql for StoredValue {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            StoredValue::Null => ToSqlOutput::Borrowed(ValueRef::Null),
+            StoredValue::Integer(i) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
+            StoredValue::Text(t) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
+        })
+    }
+}
+
+/// A stored cell. Only INTEGER, TEXT and NULL are ever written; a REAL or BLOB put there by
+/// other tools is read as text.
+fn stored_value(value: ValueRef<'_>) -> StoredValue {
+    match value {
+        ValueRef::Null => StoredValue::Null,
+        ValueRef::Integer(i) => StoredValue::Integer(i),
+        ValueRef::Real(f) => StoredValue::Text(f.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => {
+            StoredValue::Text(String::from_utf8_lossy(t).into_owned())
+        }
+    }
+}
+
+fn definition_json(columns: &[CampaignColumn], key: &[String]) -> String {
+    json!({
+        "columns": columns
+            .iter()
+            .map(|c| json!({"name": c.name, "spec": c.spec}))
+            .collect::<Vec<_>>(),
+        "key": key,
+    })
+    .to_string()
+}
+
+fn parse_definition(name: &str, text: &str) -> Result<(Vec<CampaignColumn>, Vec<String>)> {
+    let corrupt = || StoreError::Corrupt(format!("campaign table {name}: bad definition"));
+    let value: Value = serde_json::from_str(text).map_err(|_| corrupt())?;
+    let columns = value
+        .get("columns")
+        .and_then(Value::as_array)
+        .ok_or_else(corrupt)?
+        .iter()
+        .map(|c| {
+            Ok(CampaignColumn {
+                name: c
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .ok_or_else(corrupt)?
+                    .to_string(),
+                spec: c.get("spec").cloned().unwrap_or(Value::Null),
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let key = value
+        .get("key")
+        .and_then(Value::as_array)
+        .ok_or_else(corrupt)?
+        .iter()
+        .map(|k| k.as_str().map(str::to_string).ok_or_else(corrupt))
+        .collect::<Result<Vec<_>>>()?;
+    Ok((columns, key))
+}
+
+/// A table's definition without its row count.
+fn load(db: &Db, name: &str) -> Result<Option<CampaignTable>> {
+    let row: Option<(String, String, String)> = db
+        .prepare_cached("SELECT name, definition, created_at FROM campaign_tables WHERE name = ?1")?
+        .query_row([name], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?;
+    let Some((name, definition, created_at)) = row else {
+        return Ok(None);
+    };
+    let (columns, key) = parse_definition(&name, &definition)?;
+    Ok(Some(CampaignTable {
+        name,
+        columns,
+        key,
+        rows: 0,
+        created_at,
+    }))
+}
+
+fn load_existing(db: &Db, name: &str) -> Result<CampaignTable> {
+    load(db, name)?.ok_or_else(|| StoreError::NotFound(format!("campaign table {name:?}")))
+}
+
+fn count_rows(db: &Db, name: &str) -> Result<u64> {
+    let n: i64 = db.query_row(
+        &format!("SELECT count(*) FROM {}", data_table(name)?),
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(n as u64)
+}
+
+/// `"a", "b", …` for the campaign columns of a table.
+fn column_list(table: &CampaignTable) -> String {
+    table
+        .columns
+        .iter()
+        .map(|c| quote_ident(&c.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(crate) fn create(db: &mut Db, table: &CampaignTable) -> Result<()> {
+    let physical = data_table(&table.name)?;
+    let mut checked: Vec<CampaignColumn> = Vec::with_capacity(table.columns.len());
+    for column in &table.columns {
+        check_column_name(&column.name, &checked).map_err(|e| match e {
+            StoreError::Conflict(_) => StoreError::Invalid(format!(
+                "column name {:?} is used twice (names compare case-insensitively)",
+                column.name
+            )),
+            other => other,
+        })?;
+        checked.push(column.clone());
+    }
+    // Key names are stored as the columns spell them.
+    let mut key = Vec::with_capacity(table.key.len());
+    for k in &table.key {
+        let column = checked
+            .iter()
+            .find(|c| column_key(&c.name) == column_key(k))
+            .ok_or_else(|| StoreError::Invalid(format!("key column {k:?} is not a column")))?;
+        if key.contains(&column.name) {
+            return Err(StoreError::Invalid(format!(
+                "key column {k:?} is named twice"
+            )));
+        }
+        key.push(column.name.clone());
+    }
+    let created_at = if table.created_at.is_empty() {
+        time::now()
+    } else {
+        table.created_at.clone()
+    };
+    let mut sql = format!(
+        "CREATE TABLE {physical} ({} INTEGER PRIMARY KEY, {} TEXT UNIQUE",
+        quote_ident(ROW_COLUMN),
+        quote_ident(KEY_COLUMN)
+    );
+    for column in &checked {
+        sql.push_str(", ");
+        sql.push_str(&quote_ident(&column.name));
+        sql.push_str(" ANY");
+    }
+    sql.push_str(") STRICT");
+
+    let tx = db.transaction()?;
+    tx.execute(
+        "INSERT INTO campaign_tables (name, definition, created_at) VALUES (?1, ?2, ?3)",
+        params![table.name, definition_json(&checked, &key), created_at],
+    )
+    .map_err(|e| match conflict(e) {
+        StoreError::Conflict(_) => StoreError::Conflict(Conflict::CampaignTable),
+        other => other,
+    })?;
+    tx.execute(&sql, [])?;
+    tx.commit()?;
+    Ok(())
+}
+
+pub(crate) fn tables(db: &Db) -> Result<Vec<CampaignTable>> {
+    let names: Vec<String> = {
+        let mut stmt = db.prepare_cached("SELECT name FROM campaign_tables ORDER BY name")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        rows.collect::<rusqlite::Result<_>>()?
+    };
+    let mut out = Vec::with_capacity(names.len());
+    for name in names {
+        if let Some(t) = table(db, &name)? {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
+pub(crate) fn table(db: &Db, name: &str) -> Result<Option<CampaignTable>> {
+    let Some(mut table) = load(db, name)? else {
+        return Ok(None);
+    };
+    table.rows = count_rows(db, &table.name)?;
+    Ok(Some(table))
+}
+
+pub(crate) fn add_column(db: &mut Db, table: &str, column: &CampaignColumn) -> Result<()> {
+    let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut t = load_existing(&tx, table)?;
+    check_column_name(&column.name, &t.columns)?;
+    tx.execute(
+        &format!(
+            "ALTER TABLE {} ADD COLUMN {} ANY",
+            data_table(&t.name)?,
+            quote_ident(&column.name)
+        ),
+        [],
+    )?;
+    t.columns.push(column.clone());
+    tx.execute(
+        "UPDATE campaign_tables SET definition = ?2 WHERE name = ?1",
+        params![t.name, definition_json(&t.columns, &t.key)],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+pub(crate) fn rows(
+    db: &Db,
+    table: &str,
+    filter: Option<&RowFilter>,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<Vec<StoredValue>>> {
+    let t = load_existing(db, table)?;
+    let physical = data_table(&t.name)?;
+    let mut sql = format!("SELECT {} FROM {physical}", select_list(&t));
+    if let Some(f) = filter {
+        let column = t
+            .columns
+            .iter()
+            .find(|c| column_key(&c.name) == column_key(&f.column))
+            .ok_or_else(|| StoreError::NotFound(format!("column {:?}", f.column)))?;
+        let cell = format!("CAST({} AS TEXT)", quote_ident(&column.name));
+        sql.push_str(&match f.op {
+            FilterOp::Equals => format!(" WHERE {cell} = ?3"),
+            FilterOp::Contains => format!(" WHERE instr(lower({cell}), lower(?3)) > 0"),
+        });
+    }
+    sql.push_str(&format!(
+        " ORDER BY {} LIMIT ?1 OFFSET ?2",
+        quote_ident(ROW_COLUMN)
+    ));
+    let mut stmt = db.prepare(&sql)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+    stmt.raw_bind_parameter(1, limit)?;
+    stmt.raw_bind_parameter(2, offset)?;
+    if let Some(f) = filter {
+        stmt.raw_bind_parameter(3, f.value.as_str())?;
+    }
+    let n = t.columns.len();
+    let mut out = Vec::new();
+    let mut query = stmt.raw_query();
+    while let Some(r) = query.next()? {
+        let mut row = Vec::with_capacity(n);
+        for i in 0..n {
+            row.push(stored_value(r.get_ref(i)?));
+        }
+        out.push(row);
+    }
+    Ok(out)
+}
+
+/// The columns a read selects; a table without columns still selects something valid.
+fn select_list(t: &CampaignTable) -> String {
+    if t.columns.is_empty() {
+        quote_ident(ROW_COLUMN)
+    } else {
+        column_list(t)
+    }
+}
+
+pub(crate) fn scan(
+    db: &Db,
+    table: &str,
+    visit: &mut dyn FnMut(&[StoredValue]) -> Result<()>,
+) -> Result<()> {
+    let t = load_existing(db, table)?;
+    let sql = format!(
+        "SELECT {} FROM {} ORDER BY {}",
+        select_list(&t),
+        data_table(&t.name)?,
+        quote_ident(ROW_COLUMN)
+    );
+    let mut stmt = db.prepare(&sql)?;
+    let n = t.columns.len();
+    let mut row: Vec<StoredValue> = Vec::with_capacity(n);
+    let mut query = stmt.raw_query();
+    while let Some(r) = query.next()? {
+        row.clear();
+        for i in 0..n {
+            row.push(stored_value(r.get_ref(i)?));
+        }
+        visit(&row)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn apply(
+    db: &mut Db,
+    table: &str,
+    mode: ApplyMode,
+    blank_overwrites: bool,
+    rows: &mut dyn Iterator<Item = Result<CampaignRow>>,
+    outcome: &mut dyn FnMut(u64, RowOutcome) -> Result<()>,
+    commit: &mut dyn FnMut() -> bool,
+) -> Result<()> {
+    // IMMEDIATE: the write lock is taken now, so the whole run sees one snapshot (IMP-28).
+    let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let t = load_existing(&tx, table)?;
+    apply_in(&tx, &t, mode, blank_overwrites, rows, outcome)?;
+    if commit() {
+        tx.commit()?;
+    }
+    // Otherwise dropping `tx` rolls back.
+    Ok(())
+}
+
+fn apply_in(
+    tx: &Transaction<'_>,
+    t: &CampaignTable,
+    mode: ApplyMode,
+    blank_overwrites: bool,
+    rows: &mut dyn Iterator<Item = Result<CampaignRow>>,
+    outcome: &mut dyn FnMut(u64, RowOutcome) -> Result<()>,
+) -> Result<()> {
+    let physical = data_table(&t.name)?;
+    let n = t.columns.len();
+    if mode == ApplyMode::Overwrite {
+        tx.execute(&format!("DELETE FROM {physical}"), [])?;
+    }
+    let placeholders: Vec<String> = (2..n + 2).map(|i| format!("?{i}")).collect();
+    let mut insert = tx.prepare(&format!(
+        "INSERT INTO {physical} ({}{}{}) VALUES (?1{}{})",
+        quote_ident(KEY_COLUMN),
+        if n == 0 { "" } else { ", " },
+        column_list(t),
+        if n == 0 { "" } else { ", " },
+        placeholders.join(", ")
+    ))?;
+    let mut select = tx.prepare(&format!(
+        "SELECT {}{}{} FROM {physical} WHERE {} = ?1",
+        quote_ident(ROW_COLUMN),
+        if n == 0 { "" } else { ", " },
+        column_list(t),
+        quote_ident(KEY_COLUMN)
+    ))?;
+    let mut update = if n == 0 {
+        None
+    } else {
+        let sets: Vec<String> = t
+            .columns
+            .iter()
+            .zip(&placeholders)
+            .map(|(c, p)| format!("{} = {p}", quote_ident(&c.name)))
+            .collect();
+        Some(tx.prepare(&format!(
+            "UPDATE {physical} SET {} WHERE {} = ?1",
+            sets.join(", "),
+            quote_ident(ROW_COLUMN)
+        ))?)
+    };
+
+    let mut stored: Vec<StoredValue> = Vec::with_capacity(n);
+    let mut merged: Vec<StoredValue> = Vec::with_capacity(n);
+    for row in rows {
+        let row = row?;
+        if row.values.len() != n {
+            return Err(StoreError::Invalid(format!(
+                "line {}: {} values for {n} columns of table {}",
+                row.line,
+                row.values.len(),
+                t.name
+            )));
+        }
+        let key = match (&row.key, mode) {
+            (_, ApplyMode::Overwrite) | (None, _) => None,
+            (Some(key), _) => Some(key.as_str()),
+        };
+        // The stored row with this key, if any.
+        let mut found: Option<i64> = None;
+        if let Some(key) = key {
+            select.raw_bind_parameter(1, key)?;
+            let mut query = select.raw_query();
+            if let Some(r) = query.next()? {
+                found = Some(r.get(0)?);
+                stored.clear();
+                for i in 0..n {
+                    stored.push(stored_value(r.get_ref(i + 1)?));
+                }
+            }
+        }
+        let result = match (found, mode) {
+            (None, ApplyMode::UpdateOnly) => RowOutcome::NotFound,
+            (None, _) => {
+                insert.raw_bind_parameter(1, row.key.as_deref())?;
+                for (i, value) in row.values.iter().enumerate() {
+                    insert
+                        .raw_bind_parameter(i + 2, value.as_ref().unwrap_or(&StoredValue::Null))?;
+                }
+                insert.raw_execute().map_err(|e| match conflict(e) {
+                    StoreError::Conflict(_) => StoreError::Invalid(format!(
+                        "line {}: key {:?} appears twice in the rows of one run",
+                        row.line,
+                        row.key.as_deref().unwrap_or_default()
+                    )),
+                    other => other,
+                })?;
+                RowOutcome::Inserted
+            }
+            (Some(_), ApplyMode::AddOnly) => RowOutcome::Unchanged,
+            (Some(rowid), _) => {
+                merged.clear();
+                for (value, old) in row.values.iter().zip(&stored) {
+                    merged.push(match value {
+                        Some(v) => v.clone(),
+                        None if blank_overwrites => StoredValue::Null,
+                        None => old.clone(),
+                    });
+                }
+                match update.as_mut() {
+                    Some(update) if merged != stored => {
+                        update.raw_bind_parameter(1, rowid)?;
+                        for (i, value) in merged.iter().enumerate() {
+                            update.raw_bind_parameter(i + 2, value)?;
+                        }
+                        update.raw_execute()?;
+                        RowOutcome::Updated
+                    }
+                    _ => RowOutcome::Unchanged,
+                }
+            }
+        };
+        outcome(row.line, result)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{SqliteStore, Store};
+
+    fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    fn col(name: &str) -> CampaignColumn {
+        CampaignColumn {
+            name: name.to_string(),
+            spec: json!({"type": "text"}),
+        }
+    }
+
+    fn table(name: &str, columns: &[&str], key: &[&str]) -> CampaignTable {
+        CampaignTable {
+            name: name.to_string(),
+            columns: columns.iter().map(|c| col(c)).collect(),
+            key: key.iter().map(|k| k.to_string()).collect(),
+            rows: 0,
+            created_at: String::new(),
+        }
+    }
+
+    fn text(s: &str) -> Option<StoredValue> {
+        Some(StoredValue::Text(s.to_string()))
+    }
+
+    fn t(s: &str) -> StoredValue {
+        StoredValue::Text(s.to_string())
+    }
+
+    fn row(line: u64, key: Option<&str>, values: Vec<Option<StoredValue>>) -> CampaignRow {
+        CampaignRow {
+            line,
+            key: key.map(str::to_string),
+            values,
+        }
+    }
+
+    /// Applies `rows`, returns the outcomes; commits when `commit` is true.
+    fn apply(
+        store: &SqliteStore,
+        name: &str,
+        mode: ApplyMode,
+        blank_overwrites: bool,
+        rows: Vec<CampaignRow>,
+        commit: bool,
+    ) -> Result<Vec<(u64, RowOutcome)>> {
+        let mut outcomes = Vec::new();
+        store.apply_campaign_rows(
+            name,
+            mode,
+            blank_overwrites,
+            &mut rows.into_iter().map(Ok),
+            &mut |line, o| {
+                outcomes.push((line, o));
+                Ok(())
+            },
+            &mut || commit,
+        )?;
+        Ok(outcomes)
+    }
+
+    fn all_rows(store: &SqliteStore, name: &str) -> Vec<Vec<StoredValue>> {
+        store.campaign_rows(name, None, 0, u64::MAX).unwrap()
+    }
+
+    /// `contacts (email, first)`, keyed by email, holding a@x/Ann and b@x/Bob.
+    fn contacts() -> (tempfile::TempDir, SqliteStore) {
+        let (dir, store) = store();
+        store
+            .create_campaign_table(&table("contacts", &["email", "first"], &["email"]))
+            .unwrap();
+        apply(
+            &store,
+            "contacts",
+            ApplyMode::AddAndUpdate,
+            false,
+            vec![
+                row(1, Some("a@x"), vec![text("a@x"), text("Ann")]),
+                row(2, Some("b@x"), vec![text("b@x"), text("Bob")]),
+            ],
+            true,
+        )
+        .unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn create_list_describe_with_row_counts() {
+        let (_dir, store) = contacts();
+        store
+            .create_campaign_table(&table("Empty", &["a"], &[]))
+            .unwrap();
+        let tables = store.campaign_tables().unwrap();
+        let summary: Vec<_> = tables.iter().map(|t| (t.name.as_str(), t.rows)).collect();
+        assert_eq!(summary, [("contacts", 2), ("Empty", 0)]);
+        let t = store.campaign_table("CONTACTS").unwrap().unwrap();
+        assert_eq!(t.name, "contacts");
+        assert_eq!(t.key, ["email"]);
+        assert_eq!(t.columns, [col("email"), col("first")]);
+        assert!(!t.created_at.is_empty());
+        assert!(store.campaign_table("nope").unwrap().is_none());
+        let err = store
+            .create_campaign_table(&table("Contacts", &["x"], &[]))
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Conflict(Conflict::CampaignTable)));
+    }
+
+    #[test]
+    fn bad_definitions_are_rejected() {
+        let (_dir, store) = store();
+        for (columns, key) in [
+            (&["a", "A"][..], &[][..]),
+            (&["a", "_KEY"][..], &[][..]),
+            (&["a", "_row"][..], &[][..]),
+            (&["a", ""][..], &[][..]),
+            (&["a", "tab\there"][..], &[][..]),
+            (&["a"][..], &["b"][..]),
+        ] {
+            let err = store
+                .create_campaign_table(&table("t", columns, key))
+                .unwrap_err();
+            assert!(matches!(err, StoreError::Invalid(_)), "{columns:?} {err}");
+        }
+        assert!(store.campaign_tables().unwrap().is_empty());
+        // A key names columns case-insensitively and is stored as the column spells it.
+        store
+            .create_campaign_table(&table("t", &["Email"], &["EMAIL"]))
+            .unwrap();
+        assert_eq!(store.campaign_table("t").unwrap().unwrap().key, ["Email"]);
+    }
+
+    #[test]
+    fn hostile_column_names_work_and_hostile_table_names_are_rejected() {
+        let (_dir, store) = store();
+        let columns = [
+            "a\"b",
+            "x\"; DROP TABLE campaign_tables; --",
+            "-- comment",
+            "select",
+            "from",
+            "semi;colon",
+            "with space",
+            "rowid",
+            "ünïcödé",
+        ];
+        store
+            .create_campaign_table(&table("hostile", &columns, &["select"]))
+            .unwrap();
+        let values: Vec<_> = columns.iter().map(|c| text(&format!("v {c}"))).collect();
+        let outcomes = apply(
+            &store,
+            "hostile",
+            ApplyMode::AddAndUpdate,
+            false,
+            vec![row(1, Some("k"), values.clone())],
+            true,
+        )
+        .unwrap();
+        assert_eq!(outcomes, [(1, RowOutcome::Inserted)]);
+        let expected: Vec<_> = values.into_iter().map(Option::unwrap).collect();
+        assert_eq!(all_rows(&store, "hostile"), [expected]);
+        let filter = RowFilter {
+            column: "X\"; drop table campaign_tables; --".into(),
+            op: FilterOp::Contains,
+            value: "DROP".into(),
+        };
+        assert_eq!(
+            store
+                .campaign_rows("hostile", Some(&filter), 0, 10)
+                .unwrap()
+                .len(),
+            1
+        );
+        store
+            .add_campaign_column("hostile", &col("new\"col"))
+            .unwrap();
+        assert_eq!(store.campaign_table("hostile").unwrap().unwrap().rows, 1);
+
+        for name in [
+            "a\"b",
+            "x; DROP TABLE campaign_tables",
+            "a--b",
+            "a b",
+            "",
+            "1abc",
+            "_abc",
+            "sqlite_master",
+            "SQLITE_x",
+            "é",
+            &"a".repeat(64),
+        ] {
+            let err = store
+                .create_campaign_table(&table(name, &["a"], &[]))
+                .unwrap_err();
+            assert!(matches!(err, StoreError::Invalid(_)), "{name:?}: {err}");
+            assert!(matches!(
+                store.campaign_rows(name, None, 0, 1),
+                Err(StoreError::Invalid(_) | StoreError::NotFound(_))
+            ));
+        }
+        // SQL keywords are fine as table names: they are quoted and prefixed.
+        store
+            .create_campaign_table(&table("select", &["a"], &[]))
+            .unwrap();
+        store
+            .create_campaign_table(&table(&"a".repeat(63), &["a"], &[]))
+            .unwrap();
+        assert_eq!(store.campaign_tables().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn add_only_inserts_and_leaves_matches_unchanged() {
+        let (_dir, store) = contacts();
+        let outcomes = apply(
+            &store,
+            "contacts",
+            ApplyMode::AddOnly,
+            false,
+            vec![
+                row(1, Some("a@x"), vec![text("a@x"), text("Changed")]),
+                row(2, Some("c@x"), vec![text("c@x"), text("Cid")]),
+            ],
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            outcomes,
+            [(1, RowOutcome::Unchanged), (2, RowOutcome::Inserted)]
+        );
+        assert_eq!(
+            all_rows(&store, "contacts"),
+            [
+                vec![t("a@x"), t("Ann")],
+                vec![t("b@x"), t("Bob")],
+                vec![t("c@x"), t("Cid")]
+            ]
+        );
+    }
+
+    #[test]
+    fn update_only_updates_matches_and_reports_misses() {
+        let (_dir, store) = contacts();
+        let outcomes = apply(
+            &store,
+            "contacts",
+            ApplyMode::UpdateOnly,
+            false,
+            vec![
+                row(1, Some("a@x"), vec![text("a@x"), text("Anna")]),
+                row(2, Some("z@x"), vec![text("z@x"), text("Zed")]),
+                row(3, Some("b@x"), vec![text("b@x"), text("Bob")]),
+                row(4, None, vec![text("n@x"), text("None")]),
+            ],
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            outcomes,
+            [
+                (1, RowOutcome::Updated),
+                (2, RowOutcome::NotFound),
+                (3, RowOutcome::Unchanged),
+                (4, RowOutcome::NotFound)
+            ]
+        );
+        assert_eq!(
+            all_rows(&store, "contacts"),
+            [vec![t("a@x"), t("Anna")], vec![t("b@x"), t("Bob")]]
+        );
+    }
+
+    #[test]
+    fn add_and_update_blanks_and_clears() {
+        let (_dir, store) = contacts();
+        let outcomes = apply(
+            &store,
+            "contacts",
+            ApplyMode::AddAndUpdate,
+            false,
+            vec![
+                // blank does not overwrite: unchanged
+                row(1, Some("a@x"), vec![text("a@x"), None]),
+                // clear sets NULL
+                row(2, Some("b@x"), vec![None, Some(StoredValue::Null)]),
+                // new row with a blank: NULL
+                row(3, Some("c@x"), vec![text("c@x"), None]),
+                // integers are stored as integers
+                row(
+                    4,
+                    Some("d@x"),
+                    vec![text("d@x"), Some(StoredValue::Integer(7))],
+                ),
+            ],
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            outcomes,
+            [
+                (1, RowOutcome::Unchanged),
+                (2, RowOutcome::Updated),
+                (3, RowOutcome::Inserted),
+                (4, RowOutcome::Inserted)
+            ]
+        );
+        assert_eq!(
+            all_rows(&store, "contacts"),
+            [
+                vec![t("a@x"), t("Ann")],
+                vec![t("b@x"), StoredValue::Null],
+                vec![t("c@x"), StoredValue::Null],
+                vec![t("d@x"), StoredValue::Integer(7)],
+            ]
+        );
+        // Clearing what is already NULL changes nothing.
+        let outcomes = apply(
+            &store,
+            "contacts",
+            ApplyMode::AddAndUpdate,
+            false,
+            vec![row(1, Some("b@x"), vec![None, Some(StoredValue::Null)])],
+            true,
+        )
+        .unwrap();
+        assert_eq!(outcomes, [(1, RowOutcome::Unchanged)]);
+    }
+
+    #[test]
+    fn blank_overwrites_clears_blanks_on_update() {
+        let (_dir, store) = contacts();
+        let outcomes = apply(
+            &store,
+            "contacts",
+            ApplyMode::AddAndUpdate,
+            true,
+            vec![
+                row(1, Some("a@x"), vec![text("a@x"), None]),
+                row(2, Some("c@x"), vec![text("c@x"), None]),
+            ],
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            outcomes,
+            [(1, RowOutcome::Updated), (2, RowOutcome::Inserted)]
+        );
+        assert_eq!(
+            all_rows(&store, "contacts"),
+            [
+                vec![t("a@x"), StoredValue::Null],
+                vec![t("b@x"), t("Bob")],
+                vec![t("c@x"), StoredValue::Null]
+            ]
+        );
+    }
+
+    #[test]
+    fn overwrite_replaces_and_rollback_keeps_old_rows() {
+        let (_dir, store) = contacts();
+        let new_rows = || {
+            vec![
+                row(1, Some("a@x"), vec![text("a@x"), text("New Ann")]),
+                row(2, Some("z@x"), vec![text("z@x"), text("Zed")]),
+            ]
+        };
+        let old = all_rows(&store, "contacts");
+        // Not committed: the old rows remain, in every mode.
+        for mode in [
+            ApplyMode::Overwrite,
+            ApplyMode::AddOnly,
+            ApplyMode::UpdateOnly,
+            ApplyMode::AddAndUpdate,
+        ] {
+            apply(&store, "contacts", mode, true, new_rows(), false).unwrap();
+            assert_eq!(all_rows(&store, "contacts"), old, "{mode:?}");
+        }
+        let outcomes = apply(
+            &store,
+            "contacts",
+            ApplyMode::Overwrite,
+            false,
+            new_rows(),
+            true,
+        )
+        .unwrap();
+        assert_eq!(
+            outcomes,
+            [(1, RowOutcome::Inserted), (2, RowOutcome::Inserted)]
+        );
+        assert_eq!(
+            all_rows(&store, "contacts"),
+            [vec![t("a@x"), t("New Ann")], vec![t("z@x"), t("Zed")]]
+        );
+        // A duplicate key in an overwrite run fails the run, and nothing changes.
+        let err = apply(
+            &store,
+            "contacts",
+            ApplyMode::Overwrite,
+            false,
+            vec![
+                row(1, Some("q@x"), vec![text("q@x"), None]),
+                row(2, Some("q@x"), vec![text("q@x"), None]),
+            ],
+            true,
+        )
+        .unwrap_err();
+        assert!(matches!(err, StoreError::Invalid(_)), "{err}");
+        assert_eq!(store.campaign_table("contacts").unwrap().unwrap().rows, 2);
+    }
+
+    #[test]
+    fn failing_iterator_or_outcome_rolls_everything_back() {
+        let (_dir, store) = contacts();
+        let old = all_rows(&store, "contacts");
+        for mode in [ApplyMode::Overwrite, ApplyMode::AddAndUpdate] {
+            let rows = vec![
+                Ok(row(1, Some("a@x"), vec![text("a@x"), text("X")])),
+                Ok(row(2, Some("n@x"), vec![text("n@x"), text("N")])),
+                Err(StoreError::Aborted("unreadable".into())),
+            ];
+            let mut committed = false;
+            let err = store
+                .apply_campaign_rows(
+                    "contacts",
+                    mode,
+                    false,
+                    &mut rows.into_iter(),
+                    &mut |_, _| Ok(()),
+                    &mut || {
+                        committed = true;
+                        true
+                    },
+                )
+                .unwrap_err();
+            assert!(matches!(err, StoreError::Aborted(m) if m == "unreadable"));
+            assert!(!committed);
+            assert_eq!(all_rows(&store, "contacts"), old);
+        }
+        // An outcome callback that stops the run (cancel) rolls back too.
+        let err = store
+            .apply_campaign_rows(
+                "contacts",
+                ApplyMode::Overwrite,
+                false,
+                &mut std::iter::once(Ok(row(1, None, vec![text("x"), None]))),
+                &mut |_, _| Err(StoreError::Aborted("cancelled".into())),
+                &mut || true,
+            )
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Aborted(_)));
+        assert_eq!(all_rows(&store, "contacts"), old);
+        // A row of the wrong width is refused.
+        let err = apply(
+            &store,
+            "contacts",
+            ApplyMode::AddAndUpdate,
+            false,
+            vec![row(1, Some("w@x"), vec![text("w@x")])],
+            true,
+        )
+        .unwrap_err();
+        assert!(matches!(err, StoreError::Invalid(_)));
+        assert!(matches!(
+            apply(&store, "missing", ApplyMode::AddOnly, false, vec![], true),
+            Err(StoreError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn reads_during_a_run_see_the_last_committed_rows() {
+        let (_dir, store) = contacts();
+        let mut seen = Vec::new();
+        store
+            .apply_campaign_rows(
+                "contacts",
+                ApplyMode::Overwrite,
+                false,
+                &mut std::iter::once(Ok(row(1, Some("z@x"), vec![text("z@x"), None]))),
+                &mut |_, _| {
+                    // Would deadlock if reads used the writer the run holds.
+                    seen.push(store.campaign_table("contacts")?.map(|t| t.rows));
+                    seen.push(Some(
+                        store.campaign_rows("contacts", None, 0, 10)?.len() as u64
+                    ));
+                    Ok(())
+                },
+                &mut || true,
+            )
+            .unwrap();
+        assert_eq!(seen, [Some(2), Some(2)]);
+        assert_eq!(store.campaign_table("contacts").unwrap().unwrap().rows, 1);
+    }
+
+    #[test]
+    fn keyless_tables_append() {
+        let (_dir, store) = store();
+        store
+            .create_campaign_table(&table("log", &["msg"], &[]))
+            .unwrap();
+        for _ in 0..2 {
+            let outcomes = apply(
+                &store,
+                "log",
+                ApplyMode::AddOnly,
+                false,
+                vec![row(1, None, vec![text("hi")])],
+                true,
+            )
+            .unwrap();
+            assert_eq!(outcomes, [(1, RowOutcome::Inserted)]);
+        }
+        assert_eq!(store.campaign_table("log").unwrap().unwrap().rows, 2);
+    }
+
+    #[test]
+    fn filters_and_pages() {
+        let (_dir, store) = store();
+        store
+            .create_campaign_table(&table("people", &["Name", "Age"], &[]))
+            .unwrap();
+        let rows: Vec<_> = [("Ann", 30), ("Bob", 41), ("Joanna", 30), ("anneke", 5)]
+            .iter()
+            .enumerate()
+            .map(|(i, (n, a))| {
+                row(
+                    i as u64 + 1,
+                    None,
+                    vec![text(n), Some(StoredValue::Integer(*a))],
+                )
+            })
+            .collect();
+        apply(&store, "people", ApplyMode::AddOnly, false, rows, true).unwrap();
+        let names = |filter: Option<&RowFilter>, offset, limit| -> Vec<StoredValue> {
+            store
+                .campaign_rows("people", filter, offset, limit)
+                .unwrap()
+                .into_iter()
+                .map(|mut r| r.remove(0))
+                .collect()
+        };
+        assert_eq!(names(None, 1, 2), [t("Bob"), t("Joanna")]);
+        let equals = RowFilter {
+            column: "age".into(),
+            op: FilterOp::Equals,
+            value: "30".into(),
+        };
+        assert_eq!(names(Some(&equals), 0, 10), [t("Ann"), t("Joanna")]);
+        let equals_text = RowFilter {
+            column: "name".into(),
+            op: FilterOp::Equals,
+            value: "ann".into(),
+        };
+        assert!(names(Some(&equals_text), 0, 10).is_empty());
+        let contains = RowFilter {
+            column: "NAME".into(),
+            op: FilterOp::Contains,
+            value: "ANN".into(),
+        };
+        assert_eq!(
+            names(Some(&contains), 0, 10),
+            [t("Ann"), t("Joanna"), t("anneke")]
+        );
+        assert_eq!(names(Some(&contains), 1, 1), [t("Joanna")]);
+        // Filter values are data, never SQL.
+        let injection = RowFilter {
+            column: "Name".into(),
+            op: FilterOp::Equals,
+            value: "x' OR '1'='1".into(),
+        };
+        assert!(names(Some(&injection), 0, 10).is_empty());
+        let unknown = RowFilter {
+            column: "nope".into(),
+            op: FilterOp::Equals,
+            value: String::new(),
+        };
+        assert!(matches!(
+            store.campaign_rows("people", Some(&unknown), 0, 10),
+            Err(StoreError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn add_column_keeps_rows() {
+        let (_dir, store) = contacts();
+        store.add_campaign_column("contacts", &col("City")).unwrap();
+        let err = store
+            .add_campaign_column("contacts", &col("CITY"))
+            .unwrap_err();
+        assert!(matches!(
+            err,
+            StoreError::Conflict(Conflict::CampaignColumn)
+        ));
+        assert!(matches!(
+            store.add_campaign_column("contacts", &col("_key")),
+            Err(StoreError::Invalid(_))
+        ));
+        assert!(matches!(
+            store.add_campaign_column("missing", &col("x")),
+            Err(StoreError::NotFound(_))
+        ));
+        let described = store.campaign_table("contacts").unwrap().unwrap();
+        assert_eq!(described.columns.len(), 3);
+        assert_eq!(described.key, ["email"]);
+        assert_eq!(
+            all_rows(&store, "contacts")[0],
+            [t("a@x"), t("Ann"), StoredValue::Null]
+        );
+        let outcomes = apply(
+            &store,
+            "contacts",
+            ApplyMode::AddAndUpdate,
+            false,
+            vec![row(1, Some("a@x"), vec![None, None, text("Paris")])],
+            true,
+        )
+        .unwrap();
+        assert_eq!(outcomes, [(1, RowOutcome::Updated)]);
+        assert_eq!(
+            all_rows(&store, "contacts")[0],
+            [t("a@x"), t("Ann"), t("Paris")]
+        );
+    }
+
+    #[test]
+    fn scan_streams_in_insertion_order() {
+        let (_dir, store) = contacts();
+        let mut seen = Vec::new();
+        store
+            .scan_campaign_rows("contacts", &mut |r| {
+                seen.push(r.to_vec());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(seen, all_rows(&store, "contacts"));
+        // A visitor error stops the scan.
+        let mut count = 0;
+        let err = store
+            .scan_campaign_rows("contacts", &mut |_| {
+                count += 1;
+                Err(StoreError::Aborted("stop".into()))
+            })
+            .unwrap_err();
+        assert!(matches!(err, StoreError::Aborted(_)));
+        assert_eq!(count, 1);
+    }
+
+    #[test]
+    fn a_hundred_thousand_rows_in_one_call() {
+        let (_dir, store) = store();
+        store
+            .create_campaign_table(&table("big", &["email", "n"], &["email"]))
+            .unwrap();
+        const N: u64 = 100_000;
+        // Rows are generated lazily: the store pulls them one by one.
+        let mut pulled = 0u64;
+        let mut rows = (0..N).map(|i| {
+            pulled += 1;
+            Ok(row(
+                i + 1,
+                Some(&format!("u{i}@x")),
+                vec![
+                    text(&format!("u{i}@x")),
+                    Some(StoredValue::Integer(i as i64)),
+                ],
+            ))
+        });
+        let mut inserted = 0u64;
+        store
+            .apply_campaign_rows(
+                "big",
+                ApplyMode::AddAndUpdate,
+                false,
+                &mut rows,
+                &mut |_, o| {
+                    assert_eq!(o, RowOutcome::Inserted);
+                    inserted += 1;
+                    Ok(())
+                },
+                &mut || true,
+            )
+            .unwrap();
+        drop(rows);
+        assert_eq!((pulled, inserted), (N, N));
+        assert_eq!(store.campaign_table("big").unwrap().unwrap().rows, N);
+
+        // Again: every other row changed.
+        let mut counts = [0u64; 4];
+        store
+            .apply_campaign_rows(
+                "big",
+                ApplyMode::AddAndUpdate,
+                false,
+                &mut (0..N).map(|i| {
+                    let n = if i % 2 == 0 { i as i64 } else { -1 };
+                    Ok(row(
+                        i + 1,
+                        Some(&format!("u{i}@x")),
+                        vec![None, Some(StoredValue::Integer(n))],
+                    ))
+                }),
+                &mut |_, o| {
+                    counts[o as usize] += 1;
+                    Ok(())
+                },
+                &mut || true,
+            )
+            .unwrap();
+        assert_eq!(counts, [0, N / 2, N / 2, 0]);
+        let mut scanned = 0u64;
+        store
+            .scan_campaign_rows("big", &mut |_| {
+                scanned += 1;
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(scanned, N);
+    }
+}
