@@ -36,6 +36,17 @@ pub enum CampaignError {
         context: String,
         source: std::io::Error,
     },
+    #[error("import definition: {entry}: {reason}")]
+    InvalidImport { entry: String, reason: String },
+    #[error("no import definition {id}")]
+    ImportNotFound { id: String },
+    #[error("cannot read {document}: {source}")]
+    Read {
+        document: String,
+        source: crate::delimited::ReadError,
+    },
+    #[error("internal error: {0}")]
+    Internal(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }

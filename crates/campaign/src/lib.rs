@@ -4,6 +4,7 @@
 pub mod delimited;
 pub mod documents;
 mod error;
+pub mod imports;
 pub mod names;
 pub mod values;
 

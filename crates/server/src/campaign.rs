@@ -49,7 +49,12 @@ pub fn api_error(err: CampaignError) -> ApiError {
         CampaignError::Exists { .. } => (StatusCode::CONFLICT, "document_exists"),
         CampaignError::NotEmpty { .. } => (StatusCode::CONFLICT, "directory_not_empty"),
         CampaignError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
-        CampaignError::Io { .. } | CampaignError::Store(_) => return ApiError::from(err),
+        CampaignError::InvalidImport { .. } => (StatusCode::BAD_REQUEST, "invalid_import"),
+        CampaignError::ImportNotFound { .. } => (StatusCode::NOT_FOUND, "inexistent_import"),
+        CampaignError::Read { .. } => (StatusCode::BAD_REQUEST, "unreadable_document"),
+        CampaignError::Io { .. } | CampaignError::Store(_) | CampaignError::Internal(_) => {
+            return ApiError::from(err);
+        }
     };
     ApiError::new(status, code, message)
 }

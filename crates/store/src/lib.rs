@@ -229,6 +229,32 @@ pub enum RowOutcome {
     NotFound,
 }
 
+/// A saved Data Import definition (campaign-import.md §9): its JSON is the campaign crate's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportDefinitionRecord {
+    /// `def_` + 16 alphanumerics.
+    pub id: String,
+    pub name: String,
+    /// The definition as JSON text, kept as given.
+    pub definition: String,
+    /// Filled on read; on save, used as given (empty: now).
+    pub created_at: String,
+    /// Filled on read; on save, used as given (empty: now).
+    pub updated_at: String,
+}
+
+/// One recorded run of an import definition with its report (campaign-import.md §8.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportRunRecord {
+    pub id: String,
+    pub definition_id: String,
+    /// `completed`, `completed_with_rejects`, `aborted`, `failed`, …
+    pub state: String,
+    pub started_at: String,
+    /// The report as JSON text, kept as given.
+    pub report: String,
+}
+
 /// How [`RowFilter`] compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FilterOp {
@@ -368,6 +394,18 @@ pub trait Store: Send + Sync {
         outcome: &mut dyn FnMut(u64, RowOutcome) -> Result<()>,
         commit: &mut dyn FnMut() -> bool,
     ) -> Result<()>;
+
+    /// Saves an import definition: inserted, or replaced when its id exists (`created_at`
+    /// is then kept).
+    fn save_import_definition(&self, definition: &ImportDefinitionRecord) -> Result<()>;
+    /// Every saved import definition, by name.
+    fn import_definitions(&self) -> Result<Vec<ImportDefinitionRecord>>;
+    fn import_definition(&self, id: &str) -> Result<Option<ImportDefinitionRecord>>;
+    /// Records a run (inserted, or replaced when its id exists).
+    fn save_import_run(&self, run: &ImportRunRecord) -> Result<()>;
+    /// The runs of one definition, oldest first.
+    fn import_runs(&self, definition_id: &str) -> Result<Vec<ImportRunRecord>>;
+    fn import_run(&self, id: &str) -> Result<Option<ImportRunRecord>>;
 
     /// Runs `work` in one write transaction: committed when it returns `Ok`, rolled back
     /// otherwise. Import batches use it so users, errors and the job's checkpoint are

@@ -50,6 +50,114 @@ pub enum CampaignCommand {
     /// The Documents area: directories and uploaded files.
     #[command(subcommand)]
     Docs(DocsCommand),
+    /// Data Import definitions: create, list, show, preview a document, run.
+    #[command(subcommand)]
+    Imports(ImportsCommand),
+    /// Campaign tables: list, show, page through rows, export.
+    #[command(subcommand)]
+    Tables(TablesCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportsCommand {
+    /// Save a new import definition; prints its id.
+    Create(Box<CreateImportArgs>),
+    /// List saved definitions (id, name, document, table).
+    Ls,
+    /// Show one definition as JSON.
+    Show { id: String },
+    /// Sniff a document: the proposed dialect, the explanation, columns and 20 rows.
+    Preview { path: String },
+    /// Run a definition; prints the report JSON. Exit 0 completed, 2 completed with rejects,
+    /// 1 aborted or failed.
+    Run {
+        id: String,
+        /// Read this document instead of the definition's.
+        #[arg(long)]
+        document: Option<String>,
+        /// Validate only: do all the work, then roll back.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CreateImportArgs {
+    #[arg(long)]
+    pub name: String,
+    /// The source document, e.g. /marketing/users.tsv.
+    #[arg(long)]
+    pub document: String,
+    /// Target campaign table.
+    #[arg(long)]
+    pub table: String,
+    /// Create the table from the mapping when it does not exist.
+    #[arg(long)]
+    pub create_table: bool,
+    /// 'SOURCE=TARGET:TYPE[:FORMAT]' (SOURCE: header name, or #N for position N).
+    #[arg(long = "map", required = true)]
+    pub map: Vec<String>,
+    /// Key column (target name); repeat for a composite key.
+    #[arg(long)]
+    pub key: Vec<String>,
+    /// add_only, update_only, add_and_update (default) or overwrite.
+    #[arg(long, default_value = "add_and_update")]
+    pub mode: String,
+    /// first, last (default) or reject.
+    #[arg(long, default_value = "last")]
+    pub duplicates: String,
+    /// One character, or tab, comma, semicolon, pipe.
+    #[arg(long, default_value = ",")]
+    pub delimiter: String,
+    /// Text qualifier: '"', "'" or none.
+    #[arg(long, default_value = "\"")]
+    pub qualifier: String,
+    #[arg(long, default_value = "UTF-8")]
+    pub encoding: String,
+    /// The file has no header row (map sources by position, #1, #2, …).
+    #[arg(long)]
+    pub no_header: bool,
+    #[arg(long, default_value_t = 0)]
+    pub skip_rows: usize,
+    #[arg(long, default_value = "#CLEAR#")]
+    pub clear_token: String,
+    /// Blank cells clear stored values.
+    #[arg(long)]
+    pub blank_overwrites: bool,
+    #[arg(long)]
+    pub max_rejected_rows: Option<u64>,
+    #[arg(long)]
+    pub max_rejected_percent: Option<f64>,
+    /// Abort when the first N rows are all rejected (0 = off).
+    #[arg(long, default_value_t = 100)]
+    pub abort_if_first_rows_rejected: u64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TablesCommand {
+    /// List campaign tables with row counts.
+    Ls,
+    /// Show one table (columns, types, key) as JSON.
+    Show { table: String },
+    /// Print rows as TSV (header first).
+    Rows {
+        table: String,
+        /// 'COL=VALUE' (equals) or 'COL~VALUE' (contains, case-insensitive).
+        #[arg(long = "where")]
+        filter: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u64,
+        #[arg(long, default_value_t = 0)]
+        offset: u64,
+    },
+    /// Export a table as CSV or TSV (formula protection on).
+    Export {
+        table: String,
+        #[arg(long, default_value = "csv")]
+        format: String,
+        #[arg(short, long, default_value = "-")]
+        output: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,7 @@
 
 mod campaign_tables;
 mod documents;
+mod imports;
 mod search;
 mod users;
 
@@ -15,8 +16,8 @@ use userbridge_model::{Connection, Job, JobKind, JobStatus, User, ids, time};
 
 use crate::{
     AccessToken, ApplyMode, CampaignColumn, CampaignRow, CampaignTable, Client, Conflict,
-    DocDirectory, Document, Result, RowFilter, RowOutcome, Store, StoreError, StoredValue,
-    UserScan, UserSearch, WriteTx,
+    DocDirectory, Document, ImportDefinitionRecord, ImportRunRecord, Result, RowFilter, RowOutcome,
+    Store, StoreError, StoredValue, UserScan, UserSearch, WriteTx,
 };
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
@@ -25,6 +26,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0002_import_errors.sql"),
     include_str!("migrations/0003_documents.sql"),
     include_str!("migrations/0004_campaign_tables.sql"),
+    include_str!("migrations/0005_import_definitions.sql"),
 ];
 
 /// The connection every fresh directory starts with (Auth0's default database connection).
@@ -586,6 +588,30 @@ impl Store for SqliteStore {
     ) -> Result<()> {
         // On a reader: a long export never blocks a run.
         campaign_tables::scan(&self.reader()?, table, visit)
+    }
+
+    fn save_import_definition(&self, definition: &ImportDefinitionRecord) -> Result<()> {
+        imports::save_definition(&mut self.db(), definition)
+    }
+
+    fn import_definitions(&self) -> Result<Vec<ImportDefinitionRecord>> {
+        imports::definitions(&self.reader()?)
+    }
+
+    fn import_definition(&self, id: &str) -> Result<Option<ImportDefinitionRecord>> {
+        imports::definition(&self.reader()?, id)
+    }
+
+    fn save_import_run(&self, run: &ImportRunRecord) -> Result<()> {
+        imports::save_run(&mut self.db(), run)
+    }
+
+    fn import_runs(&self, definition_id: &str) -> Result<Vec<ImportRunRecord>> {
+        imports::runs(&self.reader()?, definition_id)
+    }
+
+    fn import_run(&self, id: &str) -> Result<Option<ImportRunRecord>> {
+        imports::run(&self.reader()?, id)
     }
 
     fn apply_campaign_rows(

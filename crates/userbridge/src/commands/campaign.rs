@@ -11,6 +11,7 @@ use userbridge_campaign::{DocPath, DocumentInfo, Documents, Entry, Name, OnConfl
 use userbridge_store::{SqliteStore, Store};
 
 use crate::cli::{CampaignCommand, DocsCommand, UploadArgs};
+use crate::commands::campaign_imports;
 
 /// Who the CLI records as the uploader.
 const UPLOADED_BY: &str = "cli";
@@ -20,9 +21,15 @@ pub fn run(
     data_dir: &Path,
     command: CampaignCommand,
 ) -> anyhow::Result<ExitCode> {
-    let CampaignCommand::Docs(command) = command;
     let docs =
         |max: u64| Documents::new(store.clone() as Arc<dyn Store>, data_dir).with_max_size(max);
+    let command = match command {
+        CampaignCommand::Docs(command) => command,
+        CampaignCommand::Imports(command) => {
+            return campaign_imports::imports(store.clone(), &docs(0), command);
+        }
+        CampaignCommand::Tables(command) => return campaign_imports::tables(store, command),
+    };
     match command {
         DocsCommand::Mkdir { path } => {
             let created = docs(0).mkdir(&DocPath::parse(&path)?)?;

@@ -1,6 +1,7 @@
 //! One module per command; each turns its flags into a typed spec and calls a library.
 
 mod campaign;
+mod campaign_imports;
 mod export;
 mod import;
 mod serve;

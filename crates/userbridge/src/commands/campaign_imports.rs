@@ -1,0 +1,355 @@
+//! `userbridge campaign imports …` and `userbridge campaign tables …`: the Data Import engine
+//! and campaign tables on the data directory's store.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use userbridge_campaign::delimited::sniff;
+use userbridge_campaign::imports::{
+    self, DialectSpec, ImportDefinition, Mapping, SourceColumn, TargetSpec, Thresholds,
+};
+use userbridge_campaign::values::{ColumnSpec, ColumnType, DateFormat};
+use userbridge_campaign::{DocPath, Documents};
+use userbridge_formats::{ExportFormat, FieldValue, RecordWriter, WriterOptions};
+use userbridge_store::{
+    FilterOp, ImportDefinitionRecord, ImportRunRecord, RowFilter, SqliteStore, Store, StoredValue,
+};
+
+use crate::cli::{CreateImportArgs, ImportsCommand, TablesCommand};
+
+pub fn imports(
+    store: Arc<SqliteStore>,
+    docs: &Documents,
+    command: ImportsCommand,
+) -> anyhow::Result<ExitCode> {
+    match command {
+        ImportsCommand::Create(args) => {
+            let definition = definition_from_args(*args)?;
+            definition.validate(store.as_ref(), docs)?;
+            let id = imports::new_definition_id();
+            store.save_import_definition(&ImportDefinitionRecord {
+                id: id.clone(),
+                name: definition.name.clone(),
+                definition: serde_json::to_string(&definition)?,
+                created_at: String::new(),
+                updated_at: String::new(),
+            })?;
+            println!("{id}");
+        }
+        ImportsCommand::Ls => {
+            for record in store.import_definitions()? {
+                let d: ImportDefinition = serde_json::from_str(&record.definition)
+                    .with_context(|| format!("definition {} is unreadable", record.id))?;
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    record.id,
+                    record.name,
+                    d.document,
+                    d.target.table,
+                    d.mode.as_str()
+                );
+            }
+        }
+        ImportsCommand::Show { id } => {
+            let (record, definition) = load(store.as_ref(), &id)?;
+            let json = serde_json::json!({
+                "id": record.id,
+                "name": record.name,
+                "created_at": record.created_at,
+                "updated_at": record.updated_at,
+                "definition": definition,
+            });
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+        ImportsCommand::Preview { path } => {
+            let (info, file) = docs.open(&DocPath::parse(&path)?)?;
+            let s = sniff(file, info.size).with_context(|| format!("cannot read {path}"))?;
+            let columns: Vec<_> = s
+                .columns
+                .iter()
+                .map(|c| {
+                    serde_json::json!({
+                        "name": c.name,
+                        "proposed_type": format!("{:?}", c.proposed_type),
+                        "date_format": c.date_format,
+                        "warnings": c.warnings,
+                    })
+                })
+                .collect();
+            let json = serde_json::json!({
+                "summary": s.summary,
+                "dialect": {
+                    "encoding": s.dialect.encoding.label(),
+                    "delimiter": s.dialect.delimiter.to_string(),
+                    "qualifier": s.dialect.qualifier.map(String::from),
+                    "header": s.dialect.header,
+                    "skip_rows": s.dialect.skip_rows,
+                },
+                "bom": s.bom,
+                "line_ending": s.line_ending,
+                "explanation": s.explanation,
+                "columns": columns,
+                "rows": s.preview.iter().take(20).collect::<Vec<_>>(),
+                "estimated_rows": s.estimated_rows,
+                "warnings": s.warnings,
+            });
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+        ImportsCommand::Run {
+            id,
+            document,
+            dry_run,
+        } => {
+            let (record, mut definition) = load(store.as_ref(), &id)?;
+            if let Some(document) = document {
+                definition.document = document;
+            }
+            let mut valid = definition.validate(store.as_ref(), docs)?;
+            valid.id = Some(record.id.clone());
+            let report = imports::run(store.as_ref(), docs, &valid, dry_run)?;
+            let json = serde_json::to_string_pretty(&report)?;
+            store.save_import_run(&ImportRunRecord {
+                id: report.process_id.clone(),
+                definition_id: record.id,
+                state: report.state.clone(),
+                started_at: report.started_at.clone(),
+                report: json.clone(),
+            })?;
+            println!("{json}");
+            return Ok(match report.state.as_str() {
+                "completed" => ExitCode::SUCCESS,
+                "completed_with_rejects" => ExitCode::from(2),
+                _ => ExitCode::FAILURE,
+            });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load(store: &dyn Store, id: &str) -> anyhow::Result<(ImportDefinitionRecord, ImportDefinition)> {
+    let record = store
+        .import_definition(id)?
+        .with_context(|| format!("no import definition {id}"))?;
+    let definition = serde_json::from_str(&record.definition)
+        .with_context(|| format!("definition {id} is unreadable"))?;
+    Ok((record, definition))
+}
+
+fn one_char(what: &str, text: &str) -> anyhow::Result<char> {
+    let named = match text.to_ascii_lowercase().as_str() {
+        "tab" | "\\t" => Some('\t'),
+        "comma" => Some(','),
+        "semicolon" => Some(';'),
+        "pipe" => Some('|'),
+        _ => None,
+    };
+    if let Some(c) = named {
+        return Ok(c);
+    }
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Ok(c),
+        _ => bail!("{what} must be one character (or tab, comma, semicolon, pipe): {text:?}"),
+    }
+}
+
+/// Parses `SOURCE=TARGET:TYPE[:FORMAT]`; `#N` as SOURCE is position N. The format may itself
+/// contain `:` (e.g. `%d/%m/%Y %H:%M`).
+fn parse_map(text: &str) -> anyhow::Result<Mapping> {
+    let (source, rest) = text
+        .split_once('=')
+        .with_context(|| format!("--map {text:?}: expected SOURCE=TARGET:TYPE[:FORMAT]"))?;
+    let mut parts = rest.splitn(3, ':');
+    let target = parts.next().unwrap_or_default();
+    let kind = parts
+        .next()
+        .with_context(|| format!("--map {text:?}: the type is missing (TARGET:TYPE)"))?;
+    let column_type: ColumnType = kind
+        .parse()
+        .map_err(|e: String| anyhow::anyhow!("--map {text:?}: {e}"))?;
+    let mut column = ColumnSpec::new(target, column_type);
+    if let Some(format) = parts.next() {
+        let format: DateFormat = format
+            .parse()
+            .map_err(|e: String| anyhow::anyhow!("--map {text:?}: {e}"))?;
+        column.format = Some(format);
+    }
+    let source = match source.strip_prefix('#').map(str::parse::<usize>) {
+        Some(Ok(n)) => SourceColumn::Position(n),
+        _ => SourceColumn::Name(source.to_string()),
+    };
+    Ok(Mapping { source, column })
+}
+
+fn definition_from_args(args: CreateImportArgs) -> anyhow::Result<ImportDefinition> {
+    let mapping = args
+        .map
+        .iter()
+        .map(|m| parse_map(m))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let qualifier = match args.qualifier.to_ascii_lowercase().as_str() {
+        "none" | "" => None,
+        q => Some(one_char("--qualifier", q)?),
+    };
+    Ok(ImportDefinition {
+        name: args.name,
+        document: args.document,
+        dialect: DialectSpec {
+            encoding: args.encoding,
+            delimiter: one_char("--delimiter", &args.delimiter)?,
+            qualifier,
+            header: !args.no_header,
+            skip_rows: args.skip_rows,
+        },
+        target: TargetSpec {
+            table: args.table,
+            create: args.create_table,
+        },
+        mapping,
+        key: args.key,
+        mode: args.mode.parse().map_err(anyhow::Error::msg)?,
+        duplicates: args.duplicates.parse().map_err(anyhow::Error::msg)?,
+        clear_token: args.clear_token,
+        blank_overwrites: args.blank_overwrites,
+        thresholds: Thresholds {
+            max_rejected_rows: args.max_rejected_rows,
+            max_rejected_percent: args.max_rejected_percent,
+            abort_if_first_rows_rejected: Some(args.abort_if_first_rows_rejected)
+                .filter(|&n| n > 0),
+        },
+    })
+}
+
+fn text(value: &StoredValue) -> String {
+    match value {
+        StoredValue::Null => String::new(),
+        StoredValue::Integer(i) => i.to_string(),
+        StoredValue::Text(s) => s.clone(),
+    }
+}
+
+/// A TSV cell: tabs and line breaks become spaces.
+fn tsv(value: &str) -> String {
+    value.replace(['\t', '\n', '\r'], " ")
+}
+
+pub fn tables(store: Arc<SqliteStore>, command: TablesCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        TablesCommand::Ls => {
+            for t in store.campaign_tables()? {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    t.name,
+                    t.rows,
+                    t.columns.len(),
+                    t.key.join(",")
+                );
+            }
+        }
+        TablesCommand::Show { table } => {
+            let t = store
+                .campaign_table(&table)?
+                .with_context(|| format!("no campaign table {table}"))?;
+            let columns: Vec<_> = t
+                .columns
+                .iter()
+                .map(|c| serde_json::json!({ "name": c.name, "spec": c.spec }))
+                .collect();
+            let json = serde_json::json!({
+                "name": t.name,
+                "key": t.key,
+                "rows": t.rows,
+                "created_at": t.created_at,
+                "columns": columns,
+            });
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+        TablesCommand::Rows {
+            table,
+            filter,
+            limit,
+            offset,
+        } => {
+            let t = store
+                .campaign_table(&table)?
+                .with_context(|| format!("no campaign table {table}"))?;
+            let filter = match filter {
+                None => None,
+                Some(f) => {
+                    let eq = f.find('=');
+                    let contains = f.find('~');
+                    let (at, op) = match (eq, contains) {
+                        (Some(e), Some(c)) if c < e => (c, FilterOp::Contains),
+                        (Some(e), _) => (e, FilterOp::Equals),
+                        (None, Some(c)) => (c, FilterOp::Contains),
+                        (None, None) => bail!("--where {f:?}: use COL=VALUE or COL~VALUE"),
+                    };
+                    Some(RowFilter {
+                        column: f[..at].to_string(),
+                        op,
+                        value: f[at + 1..].to_string(),
+                    })
+                }
+            };
+            let rows = store.campaign_rows(&t.name, filter.as_ref(), offset, limit)?;
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            let header: Vec<String> = t.columns.iter().map(|c| tsv(&c.name)).collect();
+            writeln!(out, "{}", header.join("\t"))?;
+            for row in rows {
+                let cells: Vec<String> = row.iter().map(|v| tsv(&text(v))).collect();
+                writeln!(out, "{}", cells.join("\t"))?;
+            }
+            out.flush()?;
+        }
+        TablesCommand::Export {
+            table,
+            format,
+            output,
+        } => {
+            let t = store
+                .campaign_table(&table)?
+                .with_context(|| format!("no campaign table {table}"))?;
+            let format = match format.to_ascii_lowercase().as_str() {
+                "csv" => ExportFormat::Csv,
+                "tsv" => ExportFormat::Tsv,
+                other => bail!("--format {other:?}: use csv or tsv"),
+            };
+            let options = WriterOptions::new(format);
+            let columns: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
+            let out: Box<dyn Write> = if output == "-" {
+                Box::new(std::io::BufWriter::new(std::io::stdout()))
+            } else {
+                Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(&output)
+                        .with_context(|| format!("cannot create {output}"))?,
+                ))
+            };
+            let mut writer = RecordWriter::new(out, &options, Some(columns))?;
+            let mut failure: Option<anyhow::Error> = None;
+            store.scan_campaign_rows(&t.name, &mut |row| {
+                let result = (|| -> anyhow::Result<()> {
+                    for v in row {
+                        let s = text(v);
+                        writer.write_cell(&FieldValue::Str(&s))?;
+                    }
+                    writer.end_record()?;
+                    Ok(())
+                })();
+                result.map_err(|e| {
+                    let message = e.to_string();
+                    failure = Some(e);
+                    userbridge_store::StoreError::Aborted(message)
+                })
+            })?;
+            if let Some(e) = failure {
+                return Err(e);
+            }
+            let mut out = writer.finish()?;
+            out.flush()?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
