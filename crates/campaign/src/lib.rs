@@ -6,6 +6,7 @@ pub mod documents;
 mod error;
 pub mod imports;
 pub mod names;
+pub mod tables;
 pub mod values;
 
 pub use documents::{

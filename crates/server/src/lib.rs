@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod campaign;
+pub mod campaign_imports;
 pub mod connections;
 pub mod error;
 pub mod jobs;
@@ -18,7 +19,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use rand::RngCore;
 use tokio::net::TcpListener;
 use userbridge_store::Store;
@@ -55,14 +56,17 @@ pub fn state(config: ServerConfig, store: Arc<dyn Store>) -> Result<SharedState,
             key
         }
     };
+    let import_workers = config.job_workers.max(1);
     let state = Arc::new(AppState {
         config,
         store,
         signing_key,
         jobs_queued: tokio::sync::Notify::new(),
         live: Mutex::new(Default::default()),
+        import_workers: Arc::new(tokio::sync::Semaphore::new(import_workers)),
     });
     jobs::runner::requeue_interrupted(&state)?;
+    campaign_imports::fail_interrupted(&state)?;
     Ok(state)
 }
 
@@ -84,22 +88,11 @@ pub fn router(state: SharedState) -> Router {
             usize::try_from(max.saturating_add(1 << 20)).unwrap_or(usize::MAX),
         ),
     };
-    Router::new()
-        .route("/oauth/token", post(auth::token))
-        .route(
-            "/api/campaign/v1/documents",
-            get(campaign::get).delete(campaign::delete),
-        )
-        .route(
-            "/api/campaign/v1/documents/directories",
-            post(campaign::mkdir),
-        )
-        .route(
-            "/api/campaign/v1/documents/upload",
-            post(campaign::upload).layer(documents_limit),
-        )
-        .route("/api/campaign/v1/documents/content", get(campaign::content))
-        .route("/api/campaign/v1/documents/move", post(campaign::rename))
+    let mut router = Router::new().route("/oauth/token", post(auth::token));
+    for (path, method_router) in campaign_routes(documents_limit) {
+        router = router.route(path, method_router);
+    }
+    router
         .route("/api/v2/users", get(users::list).post(users::create))
         .route(
             "/api/v2/users/{id}",
@@ -123,6 +116,67 @@ pub fn router(state: SharedState) -> Router {
         .with_state(state)
 }
 
+/// Every route under `/api/campaign/v1/` (the OpenAPI document must describe each; a test
+/// checks it).
+pub fn campaign_routes(
+    documents_limit: DefaultBodyLimit,
+) -> Vec<(&'static str, MethodRouter<SharedState>)> {
+    use campaign_imports as imports;
+    vec![
+        (
+            "/api/campaign/v1/documents",
+            get(campaign::get).delete(campaign::delete),
+        ),
+        (
+            "/api/campaign/v1/documents/directories",
+            post(campaign::mkdir),
+        ),
+        (
+            "/api/campaign/v1/documents/upload",
+            post(campaign::upload).layer(documents_limit),
+        ),
+        ("/api/campaign/v1/documents/content", get(campaign::content)),
+        ("/api/campaign/v1/documents/move", post(campaign::rename)),
+        (
+            "/api/campaign/v1/imports/sniff",
+            post(imports::sniff_document),
+        ),
+        (
+            "/api/campaign/v1/import-definitions",
+            get(imports::list_definitions).post(imports::create_definition),
+        ),
+        (
+            "/api/campaign/v1/import-definitions/{id}",
+            get(imports::get_definition),
+        ),
+        (
+            "/api/campaign/v1/import-definitions/{id}/runs",
+            post(imports::start_run),
+        ),
+        ("/api/campaign/v1/processes", get(imports::list_processes)),
+        ("/api/campaign/v1/processes/{id}", get(imports::get_process)),
+        (
+            "/api/campaign/v1/processes/{id}/report",
+            get(imports::get_report),
+        ),
+        (
+            "/api/campaign/v1/processes/{id}/rejects",
+            get(imports::get_rejects),
+        ),
+        ("/api/campaign/v1/tables", get(imports::list_tables)),
+        ("/api/campaign/v1/tables/{name}", get(imports::get_table)),
+        (
+            "/api/campaign/v1/tables/{name}/rows",
+            get(imports::table_rows),
+        ),
+        (
+            "/api/campaign/v1/tables/{name}/export",
+            get(imports::export_table),
+        ),
+        ("/api/campaign/v1/openapi.json", get(imports::openapi)),
+    ]
+}
+
 async fn not_found() -> error::ApiError {
     error::ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "Not Found")
 }
@@ -135,6 +189,7 @@ pub async fn serve(
 ) -> Result<(), ServerError> {
     tokio::spawn(jobs::runner::run(state.clone()));
     tokio::spawn(jobs::runner::expire_loop(state.clone()));
+    tokio::spawn(campaign_imports::resume_queued(state.clone()));
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
@@ -143,4 +198,115 @@ pub async fn serve(
             context: "serving HTTP".into(),
             source,
         })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
+
+    use std::collections::BTreeSet;
+    use std::time::Duration;
+
+    use axum::body::Body;
+    use axum::http::{Method, Request, StatusCode};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    fn config(dir: &std::path::Path) -> ServerConfig {
+        ServerConfig {
+            data_dir: dir.to_path_buf(),
+            public_url: "http://127.0.0.1:1".into(),
+            tenant: "test".into(),
+            token_lifetime: Duration::from_secs(60),
+            download_link_lifetime: Duration::from_secs(60),
+            job_retention: Duration::from_secs(60),
+            job_workers: 1,
+            max_upload_bytes: 0,
+            max_decompressed_bytes: 1 << 20,
+            max_active_imports: 0,
+            import_batch_size: 100,
+            max_document_bytes: 0,
+        }
+    }
+
+    /// RUN-6: a process left `running` is `failed`, "interrupted by restart", at start.
+    #[test]
+    fn running_process_fails_at_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(userbridge_store::SqliteStore::open(dir.path()).unwrap());
+        let record = userbridge_store::ImportRunRecord {
+            id: "run_interrupted00000".into(),
+            definition_id: "def_x".into(),
+            state: "running".into(),
+            started_at: String::new(),
+            report: String::new(),
+            dry_run: false,
+            document: None,
+            message: None,
+        };
+        store.save_import_run(&record).unwrap();
+        state(config(dir.path()), store.clone()).unwrap();
+        let saved = store.import_run(&record.id).unwrap().unwrap();
+        assert_eq!(saved.state, "failed");
+        assert_eq!(saved.message.as_deref(), Some("interrupted by restart"));
+    }
+
+    /// Every method of every route registered under `/api/campaign/v1/` is described by the
+    /// OpenAPI document, and the document describes nothing else: the router is probed with
+    /// each method (405 = not registered), so neither side can drift.
+    #[tokio::test]
+    async fn openapi_describes_every_campaign_route() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(userbridge_store::SqliteStore::open(dir.path()).unwrap());
+        let config = config(dir.path());
+        let app = router(state(config, store).unwrap());
+        let doc: serde_json::Value = serde_json::from_str(campaign_imports::OPENAPI).unwrap();
+        let documented: BTreeSet<(String, String)> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, ops)| {
+                ops.as_object()
+                    .unwrap()
+                    .keys()
+                    .map(|m| (path.clone(), m.to_uppercase()))
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let mut registered = BTreeSet::new();
+        for (path, _) in campaign_routes(DefaultBodyLimit::disable()) {
+            assert!(path.starts_with("/api/campaign/v1/"), "{path}");
+            let concrete = path.replace("{id}", "x").replace("{name}", "x");
+            for method in [
+                Method::GET,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+            ] {
+                let request = Request::builder()
+                    .method(method.clone())
+                    .uri(&concrete)
+                    .body(Body::empty())
+                    .unwrap();
+                let status = app.clone().oneshot(request).await.unwrap().status();
+                if status != StatusCode::METHOD_NOT_ALLOWED {
+                    assert_ne!(status, StatusCode::NOT_FOUND, "{method} {path}");
+                    registered.insert((path.to_string(), method.as_str().to_string()));
+                }
+            }
+        }
+        assert_eq!(registered, documented);
+        // Every operation but the document itself requires a bearer token with a scope.
+        for (path, method) in &registered {
+            let op = &doc["paths"][path][method.to_lowercase()];
+            let scope = op["security"][0]["bearerAuth"][0].as_str();
+            match path.as_str() {
+                "/api/campaign/v1/openapi.json" => assert_eq!(scope, None),
+                _ if method == "GET" => assert_eq!(scope, Some("campaign:read"), "{path}"),
+                _ => assert_eq!(scope, Some("campaign:write"), "{method} {path}"),
+            }
+        }
+    }
 }

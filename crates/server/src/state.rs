@@ -79,6 +79,8 @@ pub struct AppState {
     /// Wakes the job runner when a job is queued.
     pub jobs_queued: Notify,
     pub live: Mutex<HashMap<String, LiveProgress>>,
+    /// Campaign import processes running at once (`job_workers` permits).
+    pub import_workers: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for AppState {

@@ -250,9 +250,16 @@ pub struct ImportRunRecord {
     pub definition_id: String,
     /// `completed`, `completed_with_rejects`, `aborted`, `failed`, …
     pub state: String,
+    /// When the run was started (a process: when it was queued).
     pub started_at: String,
-    /// The report as JSON text, kept as given.
+    /// The report as JSON text, kept as given; empty while a process has none.
     pub report: String,
+    /// A validate-only run (IMP-38).
+    pub dry_run: bool,
+    /// The document read, when the run overrides the definition's.
+    pub document: Option<String>,
+    /// Why a process failed without a report (or was interrupted).
+    pub message: Option<String>,
 }
 
 /// How [`RowFilter`] compares.
@@ -271,6 +278,24 @@ pub struct RowFilter {
     pub column: String,
     pub op: FilterOp,
     pub value: String,
+}
+
+impl RowFilter {
+    /// Parses `COL=VALUE` (equals) or `COL~VALUE` (contains); the first of `=`/`~` splits.
+    pub fn parse(text: &str) -> std::result::Result<RowFilter, String> {
+        let at = text
+            .find(['=', '~'])
+            .ok_or_else(|| format!("{text:?}: use COL=VALUE or COL~VALUE"))?;
+        let op = match text.as_bytes()[at] {
+            b'~' => FilterOp::Contains,
+            _ => FilterOp::Equals,
+        };
+        Ok(RowFilter {
+            column: text[..at].to_string(),
+            op,
+            value: text[at + 1..].to_string(),
+        })
+    }
 }
 
 /// Everything userbridge persists. Methods are blocking; async callers run them on a
@@ -406,6 +431,8 @@ pub trait Store: Send + Sync {
     /// The runs of one definition, oldest first.
     fn import_runs(&self, definition_id: &str) -> Result<Vec<ImportRunRecord>>;
     fn import_run(&self, id: &str) -> Result<Option<ImportRunRecord>>;
+    /// Every run in one state (`queued`, `running`, …), oldest first.
+    fn import_runs_with_state(&self, state: &str) -> Result<Vec<ImportRunRecord>>;
 
     /// Runs `work` in one write transaction: committed when it returns `Ok`, rolled back
     /// otherwise. Import batches use it so users, errors and the job's checkpoint are

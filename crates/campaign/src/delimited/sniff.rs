@@ -128,6 +128,44 @@ fn modal(items: &[Result<Record, super::RecordError>]) -> (usize, usize, usize) 
     (count, n, items.len())
 }
 
+impl Sniffed {
+    /// The detection as JSON, as the CLI's `imports preview` and the API's sniff show it:
+    /// summary, explanation, dialect, columns with proposed types, date formats and
+    /// warnings, and the first 20 rows parsed under the detected settings.
+    pub fn to_json(&self) -> serde_json::Value {
+        let columns: Vec<_> = self
+            .columns
+            .iter()
+            .map(|c| {
+                serde_json::json!({
+                    "name": c.name,
+                    "proposed_type": format!("{:?}", c.proposed_type),
+                    "date_format": c.date_format,
+                    "warnings": c.warnings,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "summary": self.summary,
+            "dialect": {
+                "encoding": self.dialect.encoding.label(),
+                "delimiter": self.dialect.delimiter.to_string(),
+                "qualifier": self.dialect.qualifier.map(String::from),
+                "header": self.dialect.header,
+                "skip_rows": self.dialect.skip_rows,
+            },
+            "encoding_confirmed": self.encoding_confirmed,
+            "bom": self.bom,
+            "line_ending": self.line_ending,
+            "explanation": self.explanation,
+            "columns": columns,
+            "rows": self.preview.iter().take(20).collect::<Vec<_>>(),
+            "estimated_rows": self.estimated_rows,
+            "warnings": self.warnings,
+        })
+    }
+}
+
 /// Sniffs the start of `input` (a document of `file_size` bytes).
 pub fn sniff(input: impl Read + Send + 'static, file_size: u64) -> Result<Sniffed, ReadError> {
     let opened = open(input, u64::MAX)?;

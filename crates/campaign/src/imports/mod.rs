@@ -16,5 +16,5 @@ pub use definition::{
 };
 pub use run::{
     Counts, DefinitionRef, Report, SourceReport, TargetReport, ThresholdReport, new_definition_id,
-    new_run_id, run,
+    new_run_id, run, run_as,
 };

@@ -164,8 +164,18 @@ pub fn run(
     import: &ValidImport,
     dry_run: bool,
 ) -> Result<Report> {
+    run_as(store, documents, import, dry_run, new_run_id())
+}
+
+/// [`run`] under a process id chosen by the caller (the API creates the process first).
+pub fn run_as(
+    store: &dyn Store,
+    documents: &Documents,
+    import: &ValidImport,
+    dry_run: bool,
+    process_id: String,
+) -> Result<Report> {
     let def = &import.definition;
-    let process_id = new_run_id();
     let started_at = userbridge_model::time::now();
     let clock = Instant::now();
     let mut warnings = Vec::new();

@@ -22,6 +22,9 @@ fn run_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ImportRunRecord> {
         state: r.get(2)?,
         started_at: r.get(3)?,
         report: r.get(4)?,
+        dry_run: r.get(5)?,
+        document: r.get(6)?,
+        message: r.get(7)?,
     })
 }
 
@@ -66,15 +69,20 @@ pub(crate) fn definition(db: &Db, id: &str) -> Result<Option<ImportDefinitionRec
 
 pub(crate) fn save_run(db: &mut Db, run: &ImportRunRecord) -> Result<()> {
     db.execute(
-        "INSERT INTO import_runs (id, definition_id, state, started_at, report)
-         VALUES (?1, ?2, ?3, ?4, ?5)
-         ON CONFLICT (id) DO UPDATE SET state = excluded.state, report = excluded.report",
+        "INSERT INTO import_runs
+             (id, definition_id, state, started_at, report, dry_run, document, message)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (id) DO UPDATE SET state = excluded.state, report = excluded.report,
+             message = excluded.message",
         params![
             run.id,
             run.definition_id,
             run.state,
             or_now(&run.started_at),
-            run.report
+            run.report,
+            run.dry_run,
+            run.document,
+            run.message
         ],
     )?;
     Ok(())
@@ -82,7 +90,7 @@ pub(crate) fn save_run(db: &mut Db, run: &ImportRunRecord) -> Result<()> {
 
 pub(crate) fn runs(db: &Db, definition_id: &str) -> Result<Vec<ImportRunRecord>> {
     let mut stmt = db.prepare_cached(
-        "SELECT id, definition_id, state, started_at, report FROM import_runs
+        "SELECT id, definition_id, state, started_at, report, dry_run, document, message FROM import_runs
          WHERE definition_id = ?1 ORDER BY started_at, id",
     )?;
     let rows = stmt.query_map([definition_id], run_from_row)?;
@@ -92,8 +100,18 @@ pub(crate) fn runs(db: &Db, definition_id: &str) -> Result<Vec<ImportRunRecord>>
 pub(crate) fn run(db: &Db, id: &str) -> Result<Option<ImportRunRecord>> {
     Ok(db
         .prepare_cached(
-            "SELECT id, definition_id, state, started_at, report FROM import_runs WHERE id = ?1",
+            "SELECT id, definition_id, state, started_at, report, dry_run, document, message
+             FROM import_runs WHERE id = ?1",
         )?
         .query_row([id], run_from_row)
         .optional()?)
+}
+
+pub(crate) fn runs_with_state(db: &Db, state: &str) -> Result<Vec<ImportRunRecord>> {
+    let mut stmt = db.prepare_cached(
+        "SELECT id, definition_id, state, started_at, report, dry_run, document, message
+         FROM import_runs WHERE state = ?1 ORDER BY started_at, id",
+    )?;
+    let rows = stmt.query_map([state], run_from_row)?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
 }

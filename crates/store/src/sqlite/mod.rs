@@ -27,6 +27,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0003_documents.sql"),
     include_str!("migrations/0004_campaign_tables.sql"),
     include_str!("migrations/0005_import_definitions.sql"),
+    include_str!("migrations/0006_import_processes.sql"),
 ];
 
 /// The connection every fresh directory starts with (Auth0's default database connection).
@@ -612,6 +613,10 @@ impl Store for SqliteStore {
 
     fn import_run(&self, id: &str) -> Result<Option<ImportRunRecord>> {
         imports::run(&self.reader()?, id)
+    }
+
+    fn import_runs_with_state(&self, state: &str) -> Result<Vec<ImportRunRecord>> {
+        imports::runs_with_state(&self.reader()?, state)
     }
 
     fn apply_campaign_rows(

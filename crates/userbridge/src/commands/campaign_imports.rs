@@ -12,10 +12,7 @@ use userbridge_campaign::imports::{
 };
 use userbridge_campaign::values::{ColumnSpec, ColumnType, DateFormat};
 use userbridge_campaign::{DocPath, Documents};
-use userbridge_formats::{ExportFormat, FieldValue, RecordWriter, WriterOptions};
-use userbridge_store::{
-    FilterOp, ImportDefinitionRecord, ImportRunRecord, RowFilter, SqliteStore, Store, StoredValue,
-};
+use userbridge_store::{ImportDefinitionRecord, ImportRunRecord, RowFilter, SqliteStore, Store};
 
 use crate::cli::{CreateImportArgs, ImportsCommand, TablesCommand};
 
@@ -66,35 +63,7 @@ pub fn imports(
         ImportsCommand::Preview { path } => {
             let (info, file) = docs.open(&DocPath::parse(&path)?)?;
             let s = sniff(file, info.size).with_context(|| format!("cannot read {path}"))?;
-            let columns: Vec<_> = s
-                .columns
-                .iter()
-                .map(|c| {
-                    serde_json::json!({
-                        "name": c.name,
-                        "proposed_type": format!("{:?}", c.proposed_type),
-                        "date_format": c.date_format,
-                        "warnings": c.warnings,
-                    })
-                })
-                .collect();
-            let json = serde_json::json!({
-                "summary": s.summary,
-                "dialect": {
-                    "encoding": s.dialect.encoding.label(),
-                    "delimiter": s.dialect.delimiter.to_string(),
-                    "qualifier": s.dialect.qualifier.map(String::from),
-                    "header": s.dialect.header,
-                    "skip_rows": s.dialect.skip_rows,
-                },
-                "bom": s.bom,
-                "line_ending": s.line_ending,
-                "explanation": s.explanation,
-                "columns": columns,
-                "rows": s.preview.iter().take(20).collect::<Vec<_>>(),
-                "estimated_rows": s.estimated_rows,
-                "warnings": s.warnings,
-            });
+            let json = s.to_json();
             println!("{}", serde_json::to_string_pretty(&json)?);
         }
         ImportsCommand::Run {
@@ -116,6 +85,9 @@ pub fn imports(
                 state: report.state.clone(),
                 started_at: report.started_at.clone(),
                 report: json.clone(),
+                dry_run,
+                document: None,
+                message: None,
             })?;
             println!("{json}");
             return Ok(match report.state.as_str() {
@@ -222,14 +194,6 @@ fn definition_from_args(args: CreateImportArgs) -> anyhow::Result<ImportDefiniti
     })
 }
 
-fn text(value: &StoredValue) -> String {
-    match value {
-        StoredValue::Null => String::new(),
-        StoredValue::Integer(i) => i.to_string(),
-        StoredValue::Text(s) => s.clone(),
-    }
-}
-
 /// A TSV cell: tabs and line breaks become spaces.
 fn tsv(value: &str) -> String {
     value.replace(['\t', '\n', '\r'], " ")
@@ -252,18 +216,7 @@ pub fn tables(store: Arc<SqliteStore>, command: TablesCommand) -> anyhow::Result
             let t = store
                 .campaign_table(&table)?
                 .with_context(|| format!("no campaign table {table}"))?;
-            let columns: Vec<_> = t
-                .columns
-                .iter()
-                .map(|c| serde_json::json!({ "name": c.name, "spec": c.spec }))
-                .collect();
-            let json = serde_json::json!({
-                "name": t.name,
-                "key": t.key,
-                "rows": t.rows,
-                "created_at": t.created_at,
-                "columns": columns,
-            });
+            let json = userbridge_campaign::tables::describe(&t);
             println!("{}", serde_json::to_string_pretty(&json)?);
         }
         TablesCommand::Rows {
@@ -275,31 +228,20 @@ pub fn tables(store: Arc<SqliteStore>, command: TablesCommand) -> anyhow::Result
             let t = store
                 .campaign_table(&table)?
                 .with_context(|| format!("no campaign table {table}"))?;
-            let filter = match filter {
-                None => None,
-                Some(f) => {
-                    let eq = f.find('=');
-                    let contains = f.find('~');
-                    let (at, op) = match (eq, contains) {
-                        (Some(e), Some(c)) if c < e => (c, FilterOp::Contains),
-                        (Some(e), _) => (e, FilterOp::Equals),
-                        (None, Some(c)) => (c, FilterOp::Contains),
-                        (None, None) => bail!("--where {f:?}: use COL=VALUE or COL~VALUE"),
-                    };
-                    Some(RowFilter {
-                        column: f[..at].to_string(),
-                        op,
-                        value: f[at + 1..].to_string(),
-                    })
-                }
-            };
+            let filter = filter
+                .map(|f| RowFilter::parse(&f))
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--where {e}"))?;
             let rows = store.campaign_rows(&t.name, filter.as_ref(), offset, limit)?;
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
             let header: Vec<String> = t.columns.iter().map(|c| tsv(&c.name)).collect();
             writeln!(out, "{}", header.join("\t"))?;
             for row in rows {
-                let cells: Vec<String> = row.iter().map(|v| tsv(&text(v))).collect();
+                let cells: Vec<String> = row
+                    .iter()
+                    .map(|v| tsv(&userbridge_campaign::tables::text(v)))
+                    .collect();
                 writeln!(out, "{}", cells.join("\t"))?;
             }
             out.flush()?;
@@ -312,13 +254,8 @@ pub fn tables(store: Arc<SqliteStore>, command: TablesCommand) -> anyhow::Result
             let t = store
                 .campaign_table(&table)?
                 .with_context(|| format!("no campaign table {table}"))?;
-            let format = match format.to_ascii_lowercase().as_str() {
-                "csv" => ExportFormat::Csv,
-                "tsv" => ExportFormat::Tsv,
-                other => bail!("--format {other:?}: use csv or tsv"),
-            };
-            let options = WriterOptions::new(format);
-            let columns: Vec<String> = t.columns.iter().map(|c| c.name.clone()).collect();
+            let format = userbridge_campaign::tables::export_format(&format)
+                .map_err(|e| anyhow::anyhow!("--{e}"))?;
             let out: Box<dyn Write> = if output == "-" {
                 Box::new(std::io::BufWriter::new(std::io::stdout()))
             } else {
@@ -327,27 +264,7 @@ pub fn tables(store: Arc<SqliteStore>, command: TablesCommand) -> anyhow::Result
                         .with_context(|| format!("cannot create {output}"))?,
                 ))
             };
-            let mut writer = RecordWriter::new(out, &options, Some(columns))?;
-            let mut failure: Option<anyhow::Error> = None;
-            store.scan_campaign_rows(&t.name, &mut |row| {
-                let result = (|| -> anyhow::Result<()> {
-                    for v in row {
-                        let s = text(v);
-                        writer.write_cell(&FieldValue::Str(&s))?;
-                    }
-                    writer.end_record()?;
-                    Ok(())
-                })();
-                result.map_err(|e| {
-                    let message = e.to_string();
-                    failure = Some(e);
-                    userbridge_store::StoreError::Aborted(message)
-                })
-            })?;
-            if let Some(e) = failure {
-                return Err(e);
-            }
-            let mut out = writer.finish()?;
+            let mut out = userbridge_campaign::tables::export(store.as_ref(), &t, format, out)?;
             out.flush()?;
         }
     }

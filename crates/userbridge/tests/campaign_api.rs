@@ -1,0 +1,380 @@
+//! The Data Import HTTP API (`/api/campaign/v1/`) against the real server: the seed recipe
+//! through HTTP, scopes, validation errors, processes and reject files.
+#![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use common::{Dir, Server, read_delimited};
+use reqwest::blocking::multipart::{Form, Part};
+use serde_json::{Value, json};
+
+const API: &str = "/api/campaign/v1";
+
+fn upload(server: &Server, token: &str, dir: &str, name: &str, bytes: Vec<u8>) {
+    let form = Form::new().part("file", Part::bytes(bytes).file_name(name.to_string()));
+    let r = server
+        .http
+        .post(format!(
+            "{}{API}/documents/upload?path={dir}&on_conflict=replace",
+            server.url
+        ))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().unwrap());
+}
+
+/// Polls a process until it leaves queued/running (bounded deadline).
+fn wait(server: &Server, token: &str, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, process) = server.get(&format!("{API}/processes/{id}"), token);
+        assert_eq!(status, 200, "{process}");
+        match process["state"].as_str().unwrap() {
+            "queued" | "running" => {}
+            _ => return process,
+        }
+        assert!(Instant::now() < deadline, "process {id} never finished");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn start(server: &Server, token: &str, definition: &str, body: Value) -> Value {
+    let (status, process) = server.post(
+        &format!("{API}/import-definitions/{definition}/runs"),
+        token,
+        body,
+    );
+    assert_eq!(status, 201, "{process}");
+    assert_eq!(process["state"], "queued");
+    assert_eq!(process["definition"], definition);
+    assert!(process["created_at"].is_string());
+    wait(server, token, process["id"].as_str().unwrap())
+}
+
+fn counts(report: &Value) -> (u64, u64, u64, u64, u64) {
+    let n = |k: &str| report["counts"][k].as_u64().unwrap();
+    assert_eq!(
+        n("read"),
+        n("inserted") + n("updated") + n("unchanged") + n("rejected"),
+        "{report}"
+    );
+    (
+        n("read"),
+        n("inserted"),
+        n("updated"),
+        n("unchanged"),
+        n("rejected"),
+    )
+}
+
+fn definition(document: &str, key: &str) -> Value {
+    json!({
+        "name": "seed users",
+        "document": document,
+        "dialect": { "delimiter": "\t" },
+        "target": { "table": "contacts", "create": true },
+        "mapping": [
+            { "source": "Email Address", "column": { "name": "Email Address", "type": "email" } },
+            { "source": "Created At", "column": { "name": "Created At", "type": "datetime", "format": "ISO 8601" } },
+            { "source": "First Name", "column": { "name": "First Name", "type": "text" } },
+            { "source": "Last Name", "column": { "name": "Last Name", "type": "text" } },
+        ],
+        "key": [key],
+    })
+}
+
+#[test]
+fn seed_recipe_through_http() {
+    let dir = Dir::new();
+    dir.seed(300);
+    dir.ok(&[
+        "export",
+        "--format",
+        "tsv",
+        "--field",
+        "email=Email Address",
+        "--field",
+        "created_at=Created At",
+        "--field",
+        "given_name=First Name",
+        "--field",
+        "family_name=Last Name",
+        "-o",
+        "users.tsv",
+    ]);
+    let bytes = std::fs::read(dir.path().join("users.tsv")).unwrap();
+    let server = dir.serve(&[]);
+    let token = server.token(None);
+    let reader = server.token(Some("campaign:read"));
+
+    let (status, _) = server.post(
+        &format!("{API}/documents/directories"),
+        &token,
+        json!({"path": "/marketing"}),
+    );
+    assert_eq!(status, 201);
+    upload(&server, &token, "/marketing", "users.tsv", bytes.clone());
+
+    // Sniff: tab-delimited, header, the four columns, a 20-row preview.
+    let (status, sniffed) = server.post(
+        &format!("{API}/imports/sniff"),
+        &token,
+        json!({"document": "/marketing/users.tsv"}),
+    );
+    assert_eq!(status, 200, "{sniffed}");
+    assert_eq!(sniffed["dialect"]["delimiter"], "\t");
+    assert_eq!(sniffed["dialect"]["header"], true);
+    assert_eq!(sniffed["encoding_confirmed"], true);
+    assert_eq!(sniffed["rows"].as_array().unwrap().len(), 20);
+    let names: Vec<&str> = sniffed["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["Email Address", "Created At", "First Name", "Last Name"]
+    );
+    assert!(sniffed["summary"].is_string() && sniffed["explanation"].is_array());
+
+    // Create the definition; list and show it.
+    let (status, saved) = server.post(
+        &format!("{API}/import-definitions"),
+        &token,
+        definition("/marketing/users.tsv", "Email Address"),
+    );
+    assert_eq!(status, 201, "{saved}");
+    let id = saved["id"].as_str().unwrap().to_string();
+    assert!(id.starts_with("def_"));
+    let (status, shown) = server.get(&format!("{API}/import-definitions/{id}"), &reader);
+    assert_eq!(status, 200);
+    assert_eq!(shown["definition"]["target"]["table"], "contacts");
+    let (_, listed) = server.get(&format!("{API}/import-definitions"), &reader);
+    assert_eq!(listed["definitions"][0]["id"], id.as_str());
+
+    // Run: 300 inserted.
+    let process = start(&server, &token, &id, json!({"dry_run": false}));
+    assert_eq!(process["state"], "completed", "{process}");
+    assert_eq!(counts(&process["report"]), (300, 300, 0, 0, 0));
+    let pid = process["id"].as_str().unwrap();
+    assert_eq!(process["report"]["process_id"], pid);
+    let (status, report) = server.get(&format!("{API}/processes/{pid}/report"), &reader);
+    assert_eq!(status, 200);
+    assert_eq!(report, process["report"]);
+    let (status, body) = server.get(&format!("{API}/processes/{pid}/rejects"), &reader);
+    assert_eq!(status, 404, "{body}");
+
+    // The table holds exactly the exported users.
+    let (status, tables) = server.get(&format!("{API}/tables"), &reader);
+    assert_eq!(status, 200);
+    assert_eq!(tables["tables"][0]["name"], "contacts");
+    assert_eq!(tables["tables"][0]["rows"], 300);
+    assert_eq!(tables["tables"][0]["key"][0], "Email Address");
+    let (status, page) = server.get(&format!("{API}/tables/contacts/rows?limit=1000"), &reader);
+    assert_eq!(status, 200, "{page}");
+    let columns: Vec<&str> = page["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let col = |n: &str| columns.iter().position(|c| *c == n).unwrap();
+    let got: BTreeMap<String, (String, String)> = page["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let s = |i: usize| r[i].as_str().unwrap_or_default().to_string();
+            (
+                s(col("Email Address")),
+                (s(col("First Name")), s(col("Last Name"))),
+            )
+        })
+        .collect();
+    let (header, rows) = read_delimited(std::str::from_utf8(&bytes).unwrap(), b'\t');
+    let h = |n: &str| header.iter().position(|c| c == n).unwrap();
+    let expected: BTreeMap<String, (String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r[h("Email Address")].trim().to_lowercase(),
+                (
+                    r[h("First Name")].trim().to_string(),
+                    r[h("Last Name")].trim().to_string(),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(got.len(), 300);
+    assert_eq!(got, expected);
+
+    // A filter and a page.
+    let first = rows[0][h("Email Address")].trim().to_lowercase();
+    let (status, one) = server.get(
+        &format!("{API}/tables/contacts/rows?where=Email%20Address={first}"),
+        &reader,
+    );
+    assert_eq!(status, 200, "{one}");
+    assert_eq!(one["rows"].as_array().unwrap().len(), 1);
+    let (_, page) = server.get(
+        &format!("{API}/tables/contacts/rows?limit=10&offset=295"),
+        &reader,
+    );
+    assert_eq!(page["rows"].as_array().unwrap().len(), 5);
+
+    // The export: header plus 300 rows.
+    let r = server
+        .http
+        .get(format!(
+            "{}{API}/tables/contacts/export?format=tsv",
+            server.url
+        ))
+        .bearer_auth(&reader)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let text = r.text().unwrap();
+    let (export_header, export_rows) = read_delimited(&text, b'\t');
+    assert_eq!(export_header, columns);
+    assert_eq!(export_rows.len(), 300);
+
+    // The same file again: nothing changes.
+    let process = start(&server, &token, &id, json!({}));
+    assert_eq!(process["state"], "completed", "{process}");
+    assert_eq!(counts(&process["report"]), (300, 0, 0, 300, 0));
+}
+
+#[test]
+fn scopes_errors_and_rejects() {
+    let dir = Dir::new();
+    let server = dir.serve(&[]);
+    let token = server.token(None);
+    let reader = server.token(Some("campaign:read"));
+    let csv = "Email Address\tCreated At\tFirst Name\tLast Name\n\
+               a@example.com\t2024-05-12T16:02:44.120Z\tAnn\tA\n\
+               not-an-email\t2024-05-12T16:02:44.120Z\tBob\tB\n\
+               c@example.com\t2024-05-12T16:02:44.120Z\tCid\tC\n";
+    upload(&server, &token, "/", "people.tsv", csv.as_bytes().to_vec());
+
+    // 401 without a token, 403 with campaign:read only, on every POST route.
+    for path in [
+        "/imports/sniff",
+        "/import-definitions",
+        "/import-definitions/def_x/runs",
+    ] {
+        let r = server
+            .http
+            .post(format!("{}{API}{path}", server.url))
+            .json(&json!({}))
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 401, "{path}");
+        let (status, body) = server.post(&format!("{API}{path}"), &reader, json!({}));
+        assert_eq!(status, 403, "{path}: {body}");
+        assert_eq!(body["errorCode"], "insufficient_scope");
+    }
+    let r = server
+        .http
+        .get(format!("{}{API}/tables", server.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // A bad definition names its entry.
+    let (status, body) = server.post(
+        &format!("{API}/import-definitions"),
+        &token,
+        definition("/people.tsv", "Email"),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["errorCode"], "invalid_import");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.contains("key[0]") && message.contains("\"Email\""),
+        "{message}"
+    );
+    let (status, body) = server.post(
+        &format!("{API}/import-definitions"),
+        &token,
+        json!({"name": "x"}),
+    );
+    assert_eq!(status, 400, "{body}");
+
+    // Unknown things are 404.
+    let (status, body) = server.get(&format!("{API}/processes/run_nothing"), &reader);
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["errorCode"], "inexistent_process");
+    let (status, _) = server.get(&format!("{API}/processes/run_nothing/report"), &reader);
+    assert_eq!(status, 404);
+    let (status, _) = server.get(&format!("{API}/import-definitions/def_nothing"), &reader);
+    assert_eq!(status, 404);
+    let (status, _) = server.post(
+        &format!("{API}/import-definitions/def_nothing/runs"),
+        &token,
+        json!({}),
+    );
+    assert_eq!(status, 404);
+    let (status, _) = server.get(&format!("{API}/tables/nothing/rows"), &reader);
+    assert_eq!(status, 404);
+
+    // A run with a bad row: completed_with_rejects and a downloadable reject file.
+    let (status, saved) = server.post(
+        &format!("{API}/import-definitions"),
+        &token,
+        definition("/people.tsv", "Email Address"),
+    );
+    assert_eq!(status, 201, "{saved}");
+    let id = saved["id"].as_str().unwrap();
+    let process = start(&server, &token, id, json!({"dry_run": false}));
+    assert_eq!(process["state"], "completed_with_rejects", "{process}");
+    assert_eq!(counts(&process["report"]), (3, 2, 0, 0, 1));
+    let pid = process["id"].as_str().unwrap();
+    let r = server
+        .http
+        .get(format!("{}{API}/processes/{pid}/rejects", server.url))
+        .bearer_auth(&reader)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let text = r.text().unwrap();
+    let (header, rows) = read_delimited(&text, b',');
+    assert_eq!(header[0], "line");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0][0], "3");
+    assert!(rows[0][4].contains("not-an-email"), "{text}");
+
+    // A dry run with a document override changes nothing.
+    let process = start(
+        &server,
+        &token,
+        id,
+        json!({"document": "/people.tsv", "dry_run": true}),
+    );
+    assert_eq!(process["dry_run"], true);
+    assert_eq!(process["report"]["dry_run"], true);
+    let (_, table) = server.get(&format!("{API}/tables/contacts"), &reader);
+    assert_eq!(table["rows"], 2);
+
+    // The OpenAPI document is served.
+    let (status, doc) = server.get(&format!("{API}/openapi.json"), &reader);
+    assert_eq!(status, 200);
+    assert_eq!(doc["openapi"], "3.0.3");
+}
