@@ -92,21 +92,7 @@ fn definition(document: &str, key: &str) -> Value {
 fn seed_recipe_through_http() {
     let dir = Dir::new();
     dir.seed(300);
-    dir.ok(&[
-        "export",
-        "--format",
-        "tsv",
-        "--field",
-        "email=Email Address",
-        "--field",
-        "created_at=Created At",
-        "--field",
-        "given_name=First Name",
-        "--field",
-        "family_name=Last Name",
-        "-o",
-        "users.tsv",
-    ]);
+    dir.export_seed_recipe("users.tsv");
     let bytes = std::fs::read(dir.path().join("users.tsv")).unwrap();
     let server = dir.serve(&[]);
     let token = server.token(None);

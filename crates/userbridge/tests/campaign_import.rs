@@ -98,21 +98,7 @@ fn write_tsv(path: &std::path::Path, header: &[String], rows: &[Vec<String>]) {
 fn seed_recipe_end_to_end() {
     let dir = Dir::new();
     dir.seed(300);
-    dir.ok(&[
-        "export",
-        "--format",
-        "tsv",
-        "--field",
-        "email=Email Address",
-        "--field",
-        "created_at=Created At",
-        "--field",
-        "given_name=First Name",
-        "--field",
-        "family_name=Last Name",
-        "-o",
-        "users.tsv",
-    ]);
+    dir.export_seed_recipe("users.tsv");
     dir.ok(&["campaign", "docs", "mkdir", "/marketing"]);
     dir.ok(&[
         "campaign",

@@ -8,17 +8,6 @@ use std::process::Stdio;
 use common::{Dir, gunzip, read_delimited};
 use serde_json::Value;
 
-const SEED_FIELDS: [&str; 8] = [
-    "--field",
-    "email=Email Address",
-    "--field",
-    "created_at=Created At",
-    "--field",
-    "given_name=First Name",
-    "--field",
-    "family_name=Last Name",
-];
-
 fn export(dir: &Dir, extra: &[&str]) -> String {
     let mut args = vec!["export"];
     args.extend_from_slice(extra);
@@ -38,7 +27,7 @@ fn the_seed_recipe_writes_a_real_tsv_with_the_four_columns() {
     let dir = Dir::new();
     dir.seed(500);
     let mut args = vec!["--format", "tsv"];
-    args.extend_from_slice(&SEED_FIELDS);
+    args.extend_from_slice(&common::SEED_RECIPE_FIELDS);
     args.extend_from_slice(&["-o", "users.csv"]);
     assert_eq!(
         export(&dir, &args),

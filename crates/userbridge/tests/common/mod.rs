@@ -10,6 +10,18 @@ use serde_json::{Value, json};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_userbridge");
 
+/// The four fields of the Alterian page (`../shared/seed/`), as `userbridge export` flags.
+pub const SEED_RECIPE_FIELDS: [&str; 8] = [
+    "--field",
+    "email=Email Address",
+    "--field",
+    "created_at=Created At",
+    "--field",
+    "given_name=First Name",
+    "--field",
+    "family_name=Last Name",
+];
+
 /// A temporary data directory and the commands to run against it.
 pub struct Dir {
     pub tmp: tempfile::TempDir,
@@ -54,6 +66,14 @@ impl Dir {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8(out.stdout).unwrap()
+    }
+
+    /// The seed page's export: TSV with its four fields and column names, to `file`.
+    pub fn export_seed_recipe(&self, file: &str) {
+        let mut args = vec!["export", "--format", "tsv"];
+        args.extend_from_slice(&SEED_RECIPE_FIELDS);
+        args.extend_from_slice(&["-o", file]);
+        self.ok(&args);
     }
 
     pub fn seed(&self, count: u64) {
