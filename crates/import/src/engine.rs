@@ -416,15 +416,20 @@ fn apply(
     let by_email = tx
         .user_by_email(connection_id, &email)
         .map_err(store_error)?;
-    let by_id = match &user_id {
-        Some(id) => tx.user_by_id(id).map_err(store_error)?.map(|(u, _)| u),
-        None => None,
+    // When the email's user already carries the record's user_id (or username), that key
+    // can only name the same user: skip the lookup. Re-importing an export hits this on
+    // every record.
+    let by_id = match (&user_id, &by_email) {
+        (Some(id), Some(found)) if found.user_id == *id => None,
+        (Some(id), _) => tx.user_by_id(id).map_err(store_error)?.map(|(u, _)| u),
+        (None, _) => None,
     };
-    let by_name = match &username {
-        Some(name) => tx
+    let by_name = match (&username, &by_email) {
+        (Some(name), Some(found)) if found.username.as_deref() == Some(name.as_str()) => None,
+        (Some(name), _) => tx
             .user_by_username(connection_id, name)
             .map_err(store_error)?,
-        None => None,
+        (None, _) => None,
     };
     match by_email {
         Some(mut existing) => {

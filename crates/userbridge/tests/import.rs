@@ -522,3 +522,70 @@ fn an_import_killed_at_several_points_ends_like_a_clean_run() {
         "the directories differ after a killed and resumed import"
     );
 }
+
+/// user-schema.md §7.1 with upsert: a record whose email names one user and whose user_id or
+/// username names another fails; one naming nobody by email but someone by id fails too.
+#[test]
+fn upsert_refuses_records_that_point_at_two_users() {
+    let dir = Dir::new();
+    let first = json!([
+        {"email": "a@example.org", "user_id": "a-1", "username": "alpha"},
+        {"email": "b@example.org", "user_id": "b-1", "username": "bravo"},
+    ]);
+    std::fs::write(dir.path().join("first.json"), first.to_string()).unwrap();
+    assert_eq!(import(&dir, "first.json", &[]).status.code(), Some(0));
+    let second = json!([
+        {"email": "a@example.org", "user_id": "auth0|a-1", "username": "alpha", "given_name": "Same"},
+        {"email": "a@example.org", "user_id": "b-1"},
+        {"email": "b@example.org", "username": "alpha"},
+        {"email": "c@example.org", "user_id": "a-1"},
+    ]);
+    // Each record on its own, so it is judged against the directory, not against the others.
+    let lines: Vec<String> = second
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.to_string())
+        .collect();
+    let expected = [
+        (0, ""),
+        (2, "CONFLICT user_id: user_id belongs to another user"),
+        (
+            2,
+            "CONFLICT_USERNAME username: already used by another user",
+        ),
+        (2, "CONFLICT user_id: email cannot be changed by an import"),
+    ];
+    for (line, (code, error)) in lines.iter().zip(expected) {
+        std::fs::write(dir.path().join("one.ndjson"), format!("{line}\n")).unwrap();
+        let out = import(&dir, "one.ndjson", &["--upsert", "--errors", "e.ndjson"]);
+        assert_eq!(out.status.code(), Some(code), "{line}");
+        if code == 2 {
+            let e: Value = serde_json::from_str(
+                std::fs::read_to_string(dir.path().join("e.ndjson"))
+                    .unwrap()
+                    .trim(),
+            )
+            .unwrap();
+            let got = format!(
+                "{} {}",
+                e["errors"][0]["code"].as_str().unwrap(),
+                e["errors"][0]["message"].as_str().unwrap()
+            );
+            assert_eq!(got, error, "{line}");
+        }
+    }
+    let users = dir.ok(&[
+        "export",
+        "--format",
+        "csv",
+        "--field",
+        "email",
+        "--field",
+        "given_name",
+    ]);
+    assert_eq!(
+        users,
+        "email,given_name\na@example.org,Same\nb@example.org,\n"
+    );
+}
