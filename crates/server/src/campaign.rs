@@ -189,15 +189,22 @@ pub async fn content(
     let mut query = QueryString::parse(raw.as_deref())?;
     let path = path_param(&mut query, true)?;
     query.finish()?;
-    let docs = documents(&state);
+    document_download(&state, path, "application/octet-stream").await
+}
+
+/// Streams a stored document as an attachment: the document content route and a process's
+/// reject file both answer with it. The ETag is the document's SHA-256.
+pub(crate) async fn document_download(
+    state: &SharedState,
+    path: DocPath,
+    content_type: &'static str,
+) -> ApiResult<Response> {
+    let docs = documents(state);
     let (info, file) = blocking(move || docs.open(&path).map_err(api_error)).await?;
     let file = tokio::fs::File::from_std(file);
     let mut response = Body::from_stream(ReaderStream::new(file)).into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/octet-stream"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(info.size));
     if let Ok(value) = HeaderValue::from_str(&content_disposition(&info.name)) {
         headers.insert(header::CONTENT_DISPOSITION, value);

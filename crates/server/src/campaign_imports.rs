@@ -423,20 +423,7 @@ pub async fn get_rejects(
         ));
     };
     let path = DocPath::parse(&path).map_err(api_error)?;
-    let docs = documents(&state);
-    let (info, file) = blocking(move || docs.open(&path).map_err(api_error)).await?;
-    let mut response =
-        Body::from_stream(ReaderStream::new(tokio::fs::File::from_std(file))).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(info.size));
-    if let Ok(value) = HeaderValue::from_str(&content_disposition(&info.name)) {
-        headers.insert(header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
+    crate::campaign::document_download(&state, path, "text/csv; charset=utf-8").await
 }
 
 /// `GET /api/campaign/v1/tables`: every campaign table with columns, key and row count.
