@@ -155,6 +155,7 @@ pub async fn create_definition(
             id: id.clone(),
             name: definition.name.clone(),
             definition: text,
+            version: 0,
             created_at: String::new(),
             updated_at: String::new(),
         })?;
@@ -224,12 +225,13 @@ pub async fn start_run(
     };
     let store = state.store.clone();
     let record = blocking(move || {
-        if store.import_definition(&id)?.is_none() {
+        let Some(definition) = store.import_definition(&id)? else {
             return Err(api_error(CampaignError::ImportNotFound { id }));
-        }
+        };
         let record = ImportRunRecord {
             id: imports::new_run_id(),
             definition_id: id,
+            definition_version: definition.version,
             state: QUEUED.to_string(),
             started_at: userbridge_model::time::now(),
             report: String::new(),

@@ -238,6 +238,7 @@ mod tests {
         let record = userbridge_store::ImportRunRecord {
             id: "run_interrupted00000".into(),
             definition_id: "def_x".into(),
+            definition_version: 1,
             state: "running".into(),
             started_at: String::new(),
             report: String::new(),

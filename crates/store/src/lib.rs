@@ -52,6 +52,8 @@ pub enum Conflict {
     CampaignTable,
     /// The campaign table already has a column of this name (compared case-insensitively).
     CampaignColumn,
+    /// Another import definition has this name (compared case-insensitively).
+    ImportDefinitionName,
     Other,
 }
 
@@ -65,6 +67,7 @@ impl std::fmt::Display for Conflict {
             Conflict::DocumentName => "a directory or document with this name",
             Conflict::CampaignTable => "a campaign table with this name",
             Conflict::CampaignColumn => "a column with this name",
+            Conflict::ImportDefinitionName => "an import definition with this name",
             Conflict::Other => "a row with this key",
         })
     }
@@ -237,10 +240,22 @@ pub struct ImportDefinitionRecord {
     pub name: String,
     /// The definition as JSON text, kept as given.
     pub definition: String,
+    /// IMP-41: 1 when created, one more on each change. Filled on read; the store numbers
+    /// versions itself, so the value given on save is ignored.
+    pub version: u64,
     /// Filled on read; on save, used as given (empty: now).
     pub created_at: String,
     /// Filled on read; on save, used as given (empty: now).
     pub updated_at: String,
+}
+
+/// What [`Store::delete_import_definition`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DefinitionDeletion {
+    Deleted,
+    NotFound,
+    /// Nothing deleted: this run of the definition is in one of the busy states.
+    Busy(ImportRunRecord),
 }
 
 /// One recorded run of an import definition with its report (campaign-import.md §8.1).
@@ -248,6 +263,9 @@ pub struct ImportDefinitionRecord {
 pub struct ImportRunRecord {
     pub id: String,
     pub definition_id: String,
+    /// The definition's version the run used (IMP-41; for a process, the version when it
+    /// was queued until it starts, then the version it loaded).
+    pub definition_version: u64,
     /// `completed`, `completed_with_rejects`, `aborted`, `failed`, …
     pub state: String,
     /// When the run was started (a process: when it was queued).
@@ -420,9 +438,20 @@ pub trait Store: Send + Sync {
         commit: &mut dyn FnMut() -> bool,
     ) -> Result<()>;
 
-    /// Saves an import definition: inserted, or replaced when its id exists (`created_at`
-    /// is then kept).
+    /// Saves an import definition: inserted with version 1, or replaced when its id exists
+    /// (`created_at` kept, version + 1). Names are unique case-insensitively (Unicode lower
+    /// case): a clash is `StoreError::Conflict(Conflict::ImportDefinitionName)`.
     fn save_import_definition(&self, definition: &ImportDefinitionRecord) -> Result<()>;
+    /// Replaces an existing definition as `save_import_definition` does, and answers its new
+    /// version; `None` (and nothing written) when no definition has this id.
+    fn update_import_definition(&self, definition: &ImportDefinitionRecord) -> Result<Option<u64>>;
+    /// Deletes a definition, unless one of its runs is in one of `busy_states` (checked in
+    /// the same transaction). Its runs stay, still naming the definition's id.
+    fn delete_import_definition(
+        &self,
+        id: &str,
+        busy_states: &[&str],
+    ) -> Result<DefinitionDeletion>;
     /// Every saved import definition, by name.
     fn import_definitions(&self) -> Result<Vec<ImportDefinitionRecord>>;
     fn import_definition(&self, id: &str) -> Result<Option<ImportDefinitionRecord>>;

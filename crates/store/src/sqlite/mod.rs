@@ -16,8 +16,8 @@ use userbridge_model::{Connection, Job, JobKind, JobStatus, User, ids, time};
 
 use crate::{
     AccessToken, ApplyMode, CampaignColumn, CampaignRow, CampaignTable, Client, Conflict,
-    DocDirectory, Document, ImportDefinitionRecord, ImportRunRecord, Result, RowFilter, RowOutcome,
-    Store, StoreError, StoredValue, UserScan, UserSearch, WriteTx,
+    DefinitionDeletion, DocDirectory, Document, ImportDefinitionRecord, ImportRunRecord, Result,
+    RowFilter, RowOutcome, Store, StoreError, StoredValue, UserScan, UserSearch, WriteTx,
 };
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0004_campaign_tables.sql"),
     include_str!("migrations/0005_import_definitions.sql"),
     include_str!("migrations/0006_import_processes.sql"),
+    include_str!("migrations/0007_definition_versions.sql"),
 ];
 
 /// The connection every fresh directory starts with (Auth0's default database connection).
@@ -592,7 +593,19 @@ impl Store for SqliteStore {
     }
 
     fn save_import_definition(&self, definition: &ImportDefinitionRecord) -> Result<()> {
-        imports::save_definition(&mut self.db(), definition)
+        imports::save_definition(&mut self.db(), definition, false).map(|_| ())
+    }
+
+    fn update_import_definition(&self, definition: &ImportDefinitionRecord) -> Result<Option<u64>> {
+        imports::save_definition(&mut self.db(), definition, true)
+    }
+
+    fn delete_import_definition(
+        &self,
+        id: &str,
+        busy_states: &[&str],
+    ) -> Result<DefinitionDeletion> {
+        imports::delete_definition(&mut self.db(), id, busy_states)
     }
 
     fn import_definitions(&self) -> Result<Vec<ImportDefinitionRecord>> {

@@ -30,6 +30,7 @@ pub fn imports(
                 id: id.clone(),
                 name: definition.name.clone(),
                 definition: serde_json::to_string(&definition)?,
+                version: 0,
                 created_at: String::new(),
                 updated_at: String::new(),
             })?;
@@ -82,6 +83,7 @@ pub fn imports(
             store.save_import_run(&ImportRunRecord {
                 id: report.process_id.clone(),
                 definition_id: record.id,
+                definition_version: record.version,
                 state: report.state.clone(),
                 started_at: report.started_at.clone(),
                 report: json.clone(),
