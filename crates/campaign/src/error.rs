@@ -40,6 +40,16 @@ pub enum CampaignError {
     InvalidImport { entry: String, reason: String },
     #[error("no import definition {id}")]
     ImportNotFound { id: String },
+    #[error("an import definition named {name:?} already exists (names are unique, ignoring case)")]
+    ImportExists { name: String },
+    #[error(
+        "import definition {id} has a {state} process {process}; delete it once that has finished"
+    )]
+    ImportInUse {
+        id: String,
+        process: String,
+        state: String,
+    },
     #[error("cannot read {document}: {source}")]
     Read {
         document: String,

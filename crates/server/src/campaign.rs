@@ -51,6 +51,8 @@ pub fn api_error(err: CampaignError) -> ApiError {
         CampaignError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
         CampaignError::InvalidImport { .. } => (StatusCode::BAD_REQUEST, "invalid_import"),
         CampaignError::ImportNotFound { .. } => (StatusCode::NOT_FOUND, "inexistent_import"),
+        CampaignError::ImportExists { .. } => (StatusCode::CONFLICT, "import_exists"),
+        CampaignError::ImportInUse { .. } => (StatusCode::CONFLICT, "import_in_use"),
         CampaignError::Read { .. } => (StatusCode::BAD_REQUEST, "unreadable_document"),
         CampaignError::Io { .. } | CampaignError::Store(_) | CampaignError::Internal(_) => {
             return ApiError::from(err);

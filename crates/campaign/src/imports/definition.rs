@@ -224,6 +224,8 @@ pub struct ImportDefinition {
 pub struct ValidImport {
     /// The saved definition's id (`def_…`), when it has one.
     pub id: Option<String>,
+    /// The saved definition's version (IMP-41), when it has one; set with `id`.
+    pub version: Option<u64>,
     pub definition: ImportDefinition,
     pub document: DocPath,
     pub dialect: Dialect,
@@ -429,6 +431,7 @@ impl ImportDefinition {
         let column_mapping = table.columns.iter().map(|c| find(&c.name)).collect();
         Ok(ValidImport {
             id: None,
+            version: None,
             definition: self.clone(),
             document,
             dialect,

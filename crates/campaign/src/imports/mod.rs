@@ -9,6 +9,7 @@
 
 mod definition;
 mod run;
+pub mod saved;
 
 pub use definition::{
     DialectSpec, Duplicates, ImportDefinition, Mapping, Mode, SourceColumn, TargetSpec, Thresholds,
