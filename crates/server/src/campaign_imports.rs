@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
 use userbridge_campaign::delimited::sniff;
-use userbridge_campaign::imports::{self, ImportDefinition, Report};
+use userbridge_campaign::imports::{self, ImportDefinition, Report, saved};
 use userbridge_campaign::{CampaignError, DocPath, tables};
 use userbridge_store::{ImportDefinitionRecord, ImportRunRecord, RowFilter};
 
@@ -28,6 +28,8 @@ use crate::state::{AppState, SharedState, blocking};
 pub const QUEUED: &str = "queued";
 pub const RUNNING: &str = "running";
 pub const FAILED: &str = "failed";
+/// States in which a process still needs its definition: it cannot be deleted meanwhile.
+pub const BUSY: [&str; 2] = [QUEUED, RUNNING];
 
 /// Rows per page of `GET /tables/{name}/rows`: default and maximum.
 const DEFAULT_ROWS: u64 = 50;
@@ -107,14 +109,15 @@ pub async fn sniff_document(
 }
 
 fn definition_json(record: &ImportDefinitionRecord) -> ApiResult<Value> {
-    let definition: Value = serde_json::from_str(&record.definition)?;
-    Ok(json!({
-        "id": record.id,
-        "name": record.name,
-        "created_at": record.created_at,
-        "updated_at": record.updated_at,
-        "definition": definition,
-    }))
+    saved::saved_json(record).map_err(api_error)
+}
+
+/// A definition body (create, replace): the bare definition, or a saved definition's JSON
+/// as `GET` answers it, whose read-only properties are ignored (IMP-42).
+fn definition_body(body: &Bytes) -> ApiResult<ImportDefinition> {
+    let map = json_object(body, false)?;
+    saved::parse_definition(Value::Object(map))
+        .map_err(|e| ApiError::invalid_body("", &format!("Invalid import definition: {e}")))
 }
 
 /// `GET /api/campaign/v1/import-definitions`: every saved definition, by name.
@@ -134,34 +137,19 @@ pub async fn list_definitions(
 
 /// `POST /api/campaign/v1/import-definitions`: the body is the definition the engine runs;
 /// it is validated like the CLI's (400 `invalid_import` naming the entry) before saving.
+/// 409 `import_exists` when another definition has the name (ignoring case).
 pub async fn create_definition(
     State(state): State<SharedState>,
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
     authorize(&state, &headers, WRITE).await?;
-    json_object(&body, false)?;
-    let definition: ImportDefinition = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::invalid_body("", &format!("Invalid import definition: {e}")))?;
+    let definition = definition_body(&body)?;
     let docs = documents(&state);
     let store = state.store.clone();
-    let saved = blocking(move || {
-        definition
-            .validate(store.as_ref(), &docs)
-            .map_err(api_error)?;
-        let id = imports::new_definition_id();
-        let text = serde_json::to_string(&definition)?;
-        store.save_import_definition(&ImportDefinitionRecord {
-            id: id.clone(),
-            name: definition.name.clone(),
-            definition: text,
-            version: 0,
-            created_at: String::new(),
-            updated_at: String::new(),
-        })?;
-        store.import_definition(&id)?.ok_or_else(ApiError::internal)
-    })
-    .await?;
+    let saved =
+        blocking(move || saved::create(store.as_ref(), &docs, &definition).map_err(api_error))
+            .await?;
     Ok((StatusCode::CREATED, Json(definition_json(&saved)?)).into_response())
 }
 
@@ -182,11 +170,67 @@ pub async fn get_definition(
     Ok(Json(definition_json(&record)?).into_response())
 }
 
+/// `PUT /api/campaign/v1/import-definitions/{id}`: replaces the definition with the body
+/// (validated as on create), keeping id and `created_at`; the version goes up by one.
+pub async fn replace_definition(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    authorize(&state, &headers, WRITE).await?;
+    let definition = definition_body(&body)?;
+    let docs = documents(&state);
+    let store = state.store.clone();
+    let saved = blocking(move || {
+        saved::replace(store.as_ref(), &docs, &id, &definition).map_err(api_error)
+    })
+    .await?;
+    Ok(Json(definition_json(&saved)?).into_response())
+}
+
+/// `DELETE /api/campaign/v1/import-definitions/{id}`: 204; 409 `import_in_use` while one of
+/// its processes is queued or running. Past processes stay readable.
+pub async fn delete_definition(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    authorize(&state, &headers, WRITE).await?;
+    let store = state.store.clone();
+    blocking(move || saved::delete(store.as_ref(), &id, &BUSY).map_err(api_error)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// `POST /api/campaign/v1/import-definitions/{id}/duplicate` `{"name": "…"}` (optional;
+/// default `"<name> (copy)"`): 201 with the new definition, version 1.
+pub async fn duplicate_definition(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<Response> {
+    authorize(&state, &headers, WRITE).await?;
+    let map = json_object(&body, true)?;
+    only_properties(&map, &["name"])?;
+    let name = match map.get("name") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(s)) => Some(s.clone()),
+        Some(_) => return Err(ApiError::invalid_body("name", "Expected type string")),
+    };
+    let store = state.store.clone();
+    let saved =
+        blocking(move || saved::duplicate(store.as_ref(), &id, name.as_deref()).map_err(api_error))
+            .await?;
+    Ok((StatusCode::CREATED, Json(definition_json(&saved)?)).into_response())
+}
+
 /// A process as the API shows it; `report` once it has one.
 fn process_json(record: &ImportRunRecord) -> Value {
     let mut json = json!({
         "id": record.id,
         "definition": record.definition_id,
+        "definition_version": record.definition_version,
         "state": record.state,
         "dry_run": record.dry_run,
         "created_at": record.started_at,
@@ -231,6 +275,7 @@ pub async fn start_run(
         let record = ImportRunRecord {
             id: imports::new_run_id(),
             definition_id: id,
+            // The version now; `execute` records the one it loads, should it change first.
             definition_version: definition.version,
             state: QUEUED.to_string(),
             started_at: userbridge_model::time::now(),
@@ -294,6 +339,7 @@ fn execute(state: &AppState, mut record: ImportRunRecord) {
         tracing::error!(process = %record.id, error = %e, "cannot start import process");
         return;
     }
+    let mut used_version = None;
     let outcome = (|| -> Result<Report, CampaignError> {
         let saved = state
             .store
@@ -307,8 +353,10 @@ fn execute(state: &AppState, mut record: ImportRunRecord) {
             definition.document = document.clone();
         }
         let docs = documents(state);
+        used_version = Some(saved.version);
         let mut valid = definition.validate(state.store.as_ref(), &docs)?;
         valid.id = Some(saved.id);
+        valid.version = Some(saved.version);
         imports::run_as(
             state.store.as_ref(),
             &docs,
@@ -317,6 +365,9 @@ fn execute(state: &AppState, mut record: ImportRunRecord) {
             record.id.clone(),
         )
     })();
+    if let Some(version) = used_version {
+        record.definition_version = version;
+    }
     match outcome.and_then(|report| {
         serde_json::to_string_pretty(&report)
             .map(|json| (report.state.clone(), json))

@@ -147,7 +147,13 @@ pub fn campaign_routes(
         ),
         (
             "/api/campaign/v1/import-definitions/{id}",
-            get(imports::get_definition),
+            get(imports::get_definition)
+                .put(imports::replace_definition)
+                .delete(imports::delete_definition),
+        ),
+        (
+            "/api/campaign/v1/import-definitions/{id}/duplicate",
+            post(imports::duplicate_definition),
         ),
         (
             "/api/campaign/v1/import-definitions/{id}/runs",
