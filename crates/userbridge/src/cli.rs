@@ -50,7 +50,8 @@ pub enum CampaignCommand {
     /// The Documents area: directories and uploaded files.
     #[command(subcommand)]
     Docs(DocsCommand),
-    /// Data Import definitions: create, list, show, preview a document, run.
+    /// Data Import definitions: create, list, show, update, duplicate, export, delete,
+    /// preview a document, run, show a run's report.
     #[command(subcommand)]
     Imports(ImportsCommand),
     /// Campaign tables: list, show, page through rows, export.
@@ -60,12 +61,35 @@ pub enum CampaignCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum ImportsCommand {
-    /// Save a new import definition; prints its id.
+    /// Save a new import definition, from flags or from a JSON file; prints its id.
     Create(Box<CreateImportArgs>),
-    /// List saved definitions (id, name, document, table).
+    /// List saved definitions (id, name, version, document, table, mode).
     Ls,
-    /// Show one definition as JSON.
+    /// Show one definition as JSON (id, name, version, dates, definition).
     Show { id: String },
+    /// Replace a definition with the one in a JSON file (as `export` or `show` prints it);
+    /// the id stays, the version goes up by one.
+    Update {
+        id: String,
+        /// The JSON file, or - for stdin.
+        #[arg(long, value_name = "FILE")]
+        from: String,
+    },
+    /// Delete a definition (refused while one of its processes is queued or running); its
+    /// past runs and reports stay.
+    Rm { id: String },
+    /// Save a copy of a definition as a new one (version 1); prints the new id.
+    Duplicate {
+        id: String,
+        /// Name of the copy (default: "<name> (copy)").
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Print a definition as JSON without this instance's id, version and dates:
+    /// `create --from` makes it again, here or on another instance.
+    Export { id: String },
+    /// Print the report JSON of a stored run or process.
+    Report { id: String },
     /// Sniff a document: the proposed dialect, the explanation, columns and 20 rows.
     Preview { path: String },
     /// Run a definition; prints the report JSON. Exit 0 completed, 2 completed with rejects,
@@ -83,19 +107,23 @@ pub enum ImportsCommand {
 
 #[derive(Debug, Args)]
 pub struct CreateImportArgs {
-    #[arg(long)]
-    pub name: String,
+    /// Read the whole definition from a JSON file (- for stdin), as `export` or `show`
+    /// prints it, instead of the flags below.
+    #[arg(long, value_name = "FILE", conflicts_with_all = DEFINITION_FLAGS)]
+    pub from: Option<String>,
+    #[arg(long, required_unless_present = "from")]
+    pub name: Option<String>,
     /// The source document, e.g. /marketing/users.tsv.
-    #[arg(long)]
-    pub document: String,
+    #[arg(long, required_unless_present = "from")]
+    pub document: Option<String>,
     /// Target campaign table.
-    #[arg(long)]
-    pub table: String,
+    #[arg(long, required_unless_present = "from")]
+    pub table: Option<String>,
     /// Create the table from the mapping when it does not exist.
     #[arg(long)]
     pub create_table: bool,
     /// 'SOURCE=TARGET:TYPE[:FORMAT]' (SOURCE: header name, or #N for position N).
-    #[arg(long = "map", required = true)]
+    #[arg(long = "map", required_unless_present = "from")]
     pub map: Vec<String>,
     /// Key column (target name); repeat for a composite key.
     #[arg(long)]
@@ -132,6 +160,28 @@ pub struct CreateImportArgs {
     #[arg(long, default_value_t = 100)]
     pub abort_if_first_rows_rejected: u64,
 }
+
+/// The flags of `imports create` that `--from` replaces.
+const DEFINITION_FLAGS: [&str; 18] = [
+    "name",
+    "document",
+    "table",
+    "create_table",
+    "map",
+    "key",
+    "mode",
+    "duplicates",
+    "delimiter",
+    "qualifier",
+    "encoding",
+    "no_header",
+    "skip_rows",
+    "clear_token",
+    "blank_overwrites",
+    "max_rejected_rows",
+    "max_rejected_percent",
+    "abort_if_first_rows_rejected",
+];
 
 #[derive(Debug, Subcommand)]
 pub enum TablesCommand {

@@ -1,18 +1,19 @@
 //! `userbridge campaign imports …` and `userbridge campaign tables …`: the Data Import engine
 //! and campaign tables on the data directory's store.
 
-use std::io::Write;
+use std::io::{Read, Write};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use userbridge_campaign::delimited::sniff;
 use userbridge_campaign::imports::{
-    self, DialectSpec, ImportDefinition, Mapping, SourceColumn, TargetSpec, Thresholds,
+    self, DialectSpec, ImportDefinition, Mapping, SourceColumn, TargetSpec, Thresholds, saved,
 };
 use userbridge_campaign::values::{ColumnSpec, ColumnType, DateFormat};
 use userbridge_campaign::{DocPath, Documents};
-use userbridge_store::{ImportDefinitionRecord, ImportRunRecord, RowFilter, SqliteStore, Store};
+use userbridge_server::campaign_imports::BUSY;
+use userbridge_store::{ImportRunRecord, RowFilter, SqliteStore, Store};
 
 use crate::cli::{CreateImportArgs, ImportsCommand, TablesCommand};
 
@@ -23,27 +24,22 @@ pub fn imports(
 ) -> anyhow::Result<ExitCode> {
     match command {
         ImportsCommand::Create(args) => {
-            let definition = definition_from_args(*args)?;
-            definition.validate(store.as_ref(), docs)?;
-            let id = imports::new_definition_id();
-            store.save_import_definition(&ImportDefinitionRecord {
-                id: id.clone(),
-                name: definition.name.clone(),
-                definition: serde_json::to_string(&definition)?,
-                version: 0,
-                created_at: String::new(),
-                updated_at: String::new(),
-            })?;
-            println!("{id}");
+            let definition = match &args.from {
+                Some(file) => read_definition(file)?,
+                None => definition_from_args(*args)?,
+            };
+            let saved = saved::create(store.as_ref(), docs, &definition)?;
+            println!("{}", saved.id);
         }
         ImportsCommand::Ls => {
             for record in store.import_definitions()? {
                 let d: ImportDefinition = serde_json::from_str(&record.definition)
                     .with_context(|| format!("definition {} is unreadable", record.id))?;
                 println!(
-                    "{}\t{}\t{}\t{}\t{}",
+                    "{}\t{}\t{}\t{}\t{}\t{}",
                     record.id,
                     record.name,
+                    record.version,
                     d.document,
                     d.target.table,
                     d.mode.as_str()
@@ -51,15 +47,36 @@ pub fn imports(
             }
         }
         ImportsCommand::Show { id } => {
-            let (record, definition) = load(store.as_ref(), &id)?;
-            let json = serde_json::json!({
-                "id": record.id,
-                "name": record.name,
-                "created_at": record.created_at,
-                "updated_at": record.updated_at,
-                "definition": definition,
-            });
+            let saved = saved::load(store.as_ref(), &id)?;
+            let json = saved::saved_json(&saved.record)?;
             println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+        ImportsCommand::Update { id, from } => {
+            let definition = read_definition(&from)?;
+            let saved = saved::replace(store.as_ref(), docs, &id, &definition)?;
+            println!("{} version {}", saved.id, saved.version);
+        }
+        ImportsCommand::Rm { id } => {
+            saved::delete(store.as_ref(), &id, &BUSY)?;
+            println!("deleted {id}");
+        }
+        ImportsCommand::Duplicate { id, name } => {
+            let copy = saved::duplicate(store.as_ref(), &id, name.as_deref())?;
+            println!("{}", copy.id);
+        }
+        ImportsCommand::Export { id } => {
+            let json = saved::export_json(&saved::load(store.as_ref(), &id)?)?;
+            println!("{}", serde_json::to_string_pretty(&json)?);
+        }
+        ImportsCommand::Report { id } => {
+            let run = store
+                .import_run(&id)?
+                .with_context(|| format!("no run or process {id}"))?;
+            if run.report.is_empty() {
+                let why = run.message.as_deref().unwrap_or(&run.state);
+                bail!("run {id} has no report ({why})");
+            }
+            println!("{}", run.report.trim_end());
         }
         ImportsCommand::Preview { path } => {
             let (info, file) = docs.open(&DocPath::parse(&path)?)?;
@@ -72,12 +89,16 @@ pub fn imports(
             document,
             dry_run,
         } => {
-            let (record, mut definition) = load(store.as_ref(), &id)?;
+            let saved::Saved {
+                record,
+                mut definition,
+            } = saved::load(store.as_ref(), &id)?;
             if let Some(document) = document {
                 definition.document = document;
             }
             let mut valid = definition.validate(store.as_ref(), docs)?;
             valid.id = Some(record.id.clone());
+            valid.version = Some(record.version);
             let report = imports::run(store.as_ref(), docs, &valid, dry_run)?;
             let json = serde_json::to_string_pretty(&report)?;
             store.save_import_run(&ImportRunRecord {
@@ -102,13 +123,21 @@ pub fn imports(
     Ok(ExitCode::SUCCESS)
 }
 
-fn load(store: &dyn Store, id: &str) -> anyhow::Result<(ImportDefinitionRecord, ImportDefinition)> {
-    let record = store
-        .import_definition(id)?
-        .with_context(|| format!("no import definition {id}"))?;
-    let definition = serde_json::from_str(&record.definition)
-        .with_context(|| format!("definition {id} is unreadable"))?;
-    Ok((record, definition))
+/// A definition from a JSON file or stdin (`-`), bare or as `show` prints it.
+fn read_definition(file: &str) -> anyhow::Result<ImportDefinition> {
+    let text = if file == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read the definition from stdin")?;
+        text
+    } else {
+        std::fs::read_to_string(file).with_context(|| format!("cannot read {file}"))?
+    };
+    let value: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{file} is not JSON"))?;
+    saved::parse_definition(value)
+        .map_err(|e| anyhow::anyhow!("{file}: not an import definition: {e}"))
 }
 
 fn one_char(what: &str, text: &str) -> anyhow::Result<char> {
@@ -167,9 +196,13 @@ fn definition_from_args(args: CreateImportArgs) -> anyhow::Result<ImportDefiniti
         "none" | "" => None,
         q => Some(one_char("--qualifier", q)?),
     };
+    // clap requires these unless --from is given, and --from goes elsewhere.
+    let required = |value: Option<String>, flag: &str| {
+        value.with_context(|| format!("imports create: {flag} is required (or --from FILE)"))
+    };
     Ok(ImportDefinition {
-        name: args.name,
-        document: args.document,
+        name: required(args.name, "--name")?,
+        document: required(args.document, "--document")?,
         dialect: DialectSpec {
             encoding: args.encoding,
             delimiter: one_char("--delimiter", &args.delimiter)?,
@@ -178,7 +211,7 @@ fn definition_from_args(args: CreateImportArgs) -> anyhow::Result<ImportDefiniti
             skip_rows: args.skip_rows,
         },
         target: TargetSpec {
-            table: args.table,
+            table: required(args.table, "--table")?,
             create: args.create_table,
         },
         mapping,
