@@ -215,13 +215,14 @@ fn seed_recipe_end_to_end() {
     assert_eq!(r.len(), 305);
 }
 
+/// Saves a definition named after its document (names are unique per instance, IMP-41).
 fn create(dir: &Dir, document: &str, table: &str, extra: &[&str]) -> String {
     let mut args = vec![
         "campaign",
         "imports",
         "create",
         "--name",
-        "t",
+        document,
         "--document",
         document,
         "--table",
