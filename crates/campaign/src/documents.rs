@@ -21,6 +21,8 @@ use crate::names::{DocPath, Name};
 
 /// The directory of document content inside the data directory.
 pub const DOCUMENTS_DIR: &str = "documents";
+/// Directory of the data dir holding runs' scratch files.
+pub const SCRATCH_DIR: &str = "staging";
 
 /// Default largest document: 2 GiB (DOC-3, userbridge choice).
 pub const DEFAULT_MAX_SIZE: u64 = 2 << 30;
@@ -196,6 +198,8 @@ struct Found {
 pub struct Documents {
     store: Arc<dyn Store>,
     root: PathBuf,
+    /// Scratch files of runs (staging, reject files being written): `<data-dir>/staging/`.
+    scratch: PathBuf,
     max_size: u64,
 }
 
@@ -224,6 +228,7 @@ impl Documents {
         Documents {
             store,
             root: data_dir.join(DOCUMENTS_DIR),
+            scratch: data_dir.join(SCRATCH_DIR),
             max_size: DEFAULT_MAX_SIZE,
         }
     }
@@ -236,6 +241,11 @@ impl Documents {
 
     pub fn max_size(&self) -> u64 {
         self.max_size
+    }
+
+    /// Where runs keep their scratch files (created on first use).
+    pub fn scratch_dir(&self) -> &Path {
+        &self.scratch
     }
 
     /// Where document content is stored.

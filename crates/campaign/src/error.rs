@@ -55,6 +55,9 @@ pub enum CampaignError {
         document: String,
         source: crate::delimited::ReadError,
     },
+    /// The run was cancelled; nothing was committed (RUN-5).
+    #[error("the run was cancelled; nothing was changed")]
+    Cancelled,
     #[error("internal error: {0}")]
     Internal(String),
     #[error(transparent)]

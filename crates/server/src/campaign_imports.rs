@@ -30,6 +30,7 @@ pub const RUNNING: &str = "running";
 pub const FAILED: &str = "failed";
 /// States in which a process still needs its definition: it cannot be deleted meanwhile.
 pub const BUSY: [&str; 2] = [QUEUED, RUNNING];
+pub const CANCELLED: &str = "cancelled";
 
 /// Rows per page of `GET /tables/{name}/rows`: default and maximum.
 const DEFAULT_ROWS: u64 = 50;
@@ -225,8 +226,9 @@ pub async fn duplicate_definition(
     Ok((StatusCode::CREATED, Json(definition_json(&saved)?)).into_response())
 }
 
-/// A process as the API shows it; `report` once it has one.
-fn process_json(record: &ImportRunRecord) -> Value {
+/// A process as the API shows it: `progress` while it is queued or running (RUN-4),
+/// `report` once it has one.
+fn process_json(state: &AppState, record: &ImportRunRecord) -> Value {
     let mut json = json!({
         "id": record.id,
         "definition": record.definition_id,
@@ -238,6 +240,12 @@ fn process_json(record: &ImportRunRecord) -> Value {
     });
     if let Some(message) = &record.message {
         json["message"] = json!(message);
+    }
+    if matches!(record.state.as_str(), QUEUED | RUNNING)
+        && let Some(control) = state.process_control(&record.id)
+    {
+        json["progress"] = json!(control.progress());
+        json["cancel_requested"] = json!(control.is_cancelled());
     }
     if let Ok(report) = serde_json::from_str::<Value>(&record.report) {
         json["report"] = report;
@@ -289,11 +297,12 @@ pub async fn start_run(
     })
     .await?;
     spawn_process(state.clone(), record.clone());
-    Ok((StatusCode::CREATED, Json(process_json(&record))).into_response())
+    Ok((StatusCode::CREATED, Json(process_json(&state, &record))).into_response())
 }
 
 /// Runs a queued process in the background once an import worker is free.
 pub fn spawn_process(state: SharedState, record: ImportRunRecord) {
+    state.set_process_control(&record.id, Some(imports::RunControl::new()));
     tokio::spawn(async move {
         let Ok(permit) = state.import_workers.clone().acquire_owned().await else {
             return;
@@ -334,8 +343,17 @@ pub fn fail_interrupted(state: &AppState) -> userbridge_store::Result<usize> {
 
 /// Runs one process with the engine, exactly as `userbridge campaign imports run` does.
 fn execute(state: &AppState, mut record: ImportRunRecord) {
+    let control = state.process_control(&record.id).unwrap_or_default();
+    finish_process(state, &mut record, &control);
+    state.set_process_control(&record.id, None);
+}
+
+fn finish_process(state: &AppState, record: &mut ImportRunRecord, control: &imports::RunControl) {
+    if control.is_cancelled() {
+        return; // cancelled while queued: `cancel_process` saved the final state
+    }
     record.state = RUNNING.to_string();
-    if let Err(e) = state.store.save_import_run(&record) {
+    if let Err(e) = state.store.save_import_run(record) {
         tracing::error!(process = %record.id, error = %e, "cannot start import process");
         return;
     }
@@ -355,14 +373,15 @@ fn execute(state: &AppState, mut record: ImportRunRecord) {
         let docs = documents(state);
         used_version = Some(saved.version);
         let mut valid = definition.validate(state.store.as_ref(), &docs)?;
-        valid.id = Some(saved.id);
         valid.version = Some(saved.version);
-        imports::run_as(
+        valid.id = Some(saved.id);
+        imports::run_with(
             state.store.as_ref(),
             &docs,
             &valid,
             record.dry_run,
             record.id.clone(),
+            control,
         )
     })();
     if let Some(version) = used_version {
@@ -378,13 +397,18 @@ fn execute(state: &AppState, mut record: ImportRunRecord) {
             record.state = state_name;
             record.report = json;
         }
+        Err(CampaignError::Cancelled) => {
+            tracing::info!(process = %record.id, "import process cancelled");
+            record.state = CANCELLED.to_string();
+            record.message = Some(CampaignError::Cancelled.to_string());
+        }
         Err(e) => {
             tracing::warn!(process = %record.id, error = %e, "import process failed");
             record.state = FAILED.to_string();
             record.message = Some(e.to_string());
         }
     }
-    if let Err(e) = state.store.save_import_run(&record) {
+    if let Err(e) = state.store.save_import_run(record) {
         tracing::error!(process = %record.id, error = %e, "cannot save import process outcome");
     }
 }
@@ -409,7 +433,7 @@ pub async fn list_processes(
     query.finish()?;
     let store = state.store.clone();
     let records = blocking(move || Ok(store.import_runs(&definition)?)).await?;
-    let list: Vec<Value> = records.iter().map(process_json).collect();
+    let list: Vec<Value> = records.iter().map(|r| process_json(&state, r)).collect();
     Ok(Json(json!({ "processes": list })).into_response())
 }
 
@@ -421,7 +445,43 @@ pub async fn get_process(
 ) -> ApiResult<Response> {
     authorize(&state, &headers, READ).await?;
     let record = load_process(&state, id).await?;
-    Ok(Json(process_json(&record)).into_response())
+    Ok(Json(process_json(&state, &record)).into_response())
+}
+
+/// `POST /api/campaign/v1/processes/{id}/cancel` (RUN-5): a queued process becomes
+/// `cancelled` at once; a running one is interrupted, rolls back and becomes `cancelled`
+/// shortly after (202 with the process as it is now). 409 for a finished process.
+pub async fn cancel_process(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    authorize(&state, &headers, WRITE).await?;
+    let mut record = load_process(&state, id).await?;
+    let control = match record.state.as_str() {
+        QUEUED | RUNNING => state.process_control(&record.id),
+        _ => None,
+    };
+    let Some(control) = control else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "process_finished",
+            format!(
+                "process {} is {} and cannot be cancelled",
+                record.id, record.state
+            ),
+        ));
+    };
+    control.cancel();
+    if record.state == QUEUED {
+        record.state = CANCELLED.to_string();
+        record.message = Some("cancelled before it started".to_string());
+        let store = state.store.clone();
+        let saved = record.clone();
+        blocking(move || Ok(store.save_import_run(&saved)?)).await?;
+        return Ok(Json(process_json(&state, &record)).into_response());
+    }
+    Ok((StatusCode::ACCEPTED, Json(process_json(&state, &record))).into_response())
 }
 
 fn report_of(record: &ImportRunRecord) -> ApiResult<Report> {

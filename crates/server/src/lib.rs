@@ -14,6 +14,7 @@ pub mod state;
 mod upload;
 pub mod users;
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
@@ -64,6 +65,7 @@ pub fn state(config: ServerConfig, store: Arc<dyn Store>) -> Result<SharedState,
         jobs_queued: tokio::sync::Notify::new(),
         live: Mutex::new(Default::default()),
         import_workers: Arc::new(tokio::sync::Semaphore::new(import_workers)),
+        processes: Mutex::new(HashMap::new()),
     });
     jobs::runner::requeue_interrupted(&state)?;
     campaign_imports::fail_interrupted(&state)?;
@@ -161,6 +163,10 @@ pub fn campaign_routes(
         ),
         ("/api/campaign/v1/processes", get(imports::list_processes)),
         ("/api/campaign/v1/processes/{id}", get(imports::get_process)),
+        (
+            "/api/campaign/v1/processes/{id}/cancel",
+            post(imports::cancel_process),
+        ),
         (
             "/api/campaign/v1/processes/{id}/report",
             get(imports::get_report),

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tokio::sync::Notify;
+use userbridge_campaign::imports::RunControl;
 use userbridge_store::Store;
 
 /// Everything the server needs to know, already validated by the binary.
@@ -81,6 +82,8 @@ pub struct AppState {
     pub live: Mutex<HashMap<String, LiveProgress>>,
     /// Campaign import processes running at once (`job_workers` permits).
     pub import_workers: Arc<tokio::sync::Semaphore>,
+    /// Cancel switch and live progress of every queued or running campaign import process.
+    pub processes: Mutex<HashMap<String, Arc<RunControl>>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -92,6 +95,23 @@ impl std::fmt::Debug for AppState {
 }
 
 impl AppState {
+    /// The control of a queued or running process.
+    pub fn process_control(&self, id: &str) -> Option<Arc<RunControl>> {
+        self.processes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
+    }
+
+    pub fn set_process_control(&self, id: &str, control: Option<Arc<RunControl>>) {
+        let mut processes = self.processes.lock().unwrap_or_else(|p| p.into_inner());
+        match control {
+            Some(c) => processes.insert(id.to_string(), c),
+            None => processes.remove(id),
+        };
+    }
+
     pub fn live_progress(&self, job_id: &str) -> Option<LiveProgress> {
         self.live
             .lock()

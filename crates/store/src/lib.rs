@@ -9,7 +9,9 @@ use userbridge_model::{Attribute, Connection, Job, JobStatus, User};
 
 pub mod sqlite;
 
+pub use sqlite::CANCELLED;
 pub use sqlite::SqliteStore;
+pub use sqlite::staging::{CampaignStaging, Mark, RejectTally, StagedRecordRef, StagedReject};
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]
@@ -200,18 +202,6 @@ pub struct CampaignTable {
     pub created_at: String,
 }
 
-/// One row of a run, converted and key-normalised by the caller.
-#[derive(Debug, Clone, PartialEq)]
-pub struct CampaignRow {
-    /// Line of the source file, reported back with the row's outcome.
-    pub line: u64,
-    /// Normalised key text; `None` when the table or mode uses no key.
-    pub key: Option<String>,
-    /// One per column, in table order. `None` = blank: NULL on insert, unchanged on update
-    /// (unless `blank_overwrites`). `Some(StoredValue::Null)` = clear.
-    pub values: Vec<Option<StoredValue>>,
-}
-
 /// How a run applies its rows (campaign-import.md §6.7).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ApplyMode {
@@ -221,15 +211,16 @@ pub enum ApplyMode {
     Overwrite,
 }
 
-/// What happened to one row of a run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RowOutcome {
-    Inserted,
-    Updated,
+/// What a staged run did (or would do, when it is rolled back) to its table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StagedOutcome {
+    pub inserted: u64,
+    pub updated: u64,
     /// Matched, and nothing would change (IMP-30); in `add_only`, every match.
-    Unchanged,
-    /// `update_only` without a match: nothing written, the caller rejects the row.
-    NotFound,
+    pub unchanged: u64,
+    /// `update_only` records without a match (staging `seq`s, in file order): nothing
+    /// written, the caller rejects them.
+    pub not_found: Vec<i64>,
 }
 
 /// A saved Data Import definition (campaign-import.md §9): its JSON is the campaign crate's.
@@ -422,21 +413,24 @@ pub trait Store: Send + Sync {
         table: &str,
         visit: &mut dyn FnMut(&[StoredValue]) -> Result<()>,
     ) -> Result<()>;
-    /// Applies a whole run in one write transaction (RUN-2). `rows` is pulled one row at a
-    /// time and never collected; each row's outcome is reported to `outcome` with its line.
-    /// When `rows` is exhausted, `commit()` decides: `true` commits, `false` rolls back (dry
-    /// run, threshold tripped, cancelled). An `Err` from `rows` or `outcome` rolls back and
-    /// is returned. `Overwrite` empties the table first, inside the same transaction
-    /// (IMP-29), then inserts every row.
-    fn apply_campaign_rows(
+    /// Applies a staged run in one write transaction (RUN-2) with set-based statements:
+    /// matches re-resolved against the table, updates (only rows whose merged values differ,
+    /// blanks keep the stored value unless `blank_overwrites`), inserts in file order.
+    /// `Overwrite` empties the table first, inside the same transaction (IMP-29). `create`
+    /// creates the table in that transaction. Once the outcome is known, `commit` decides:
+    /// `true` commits, `false` rolls back (dry run, threshold tripped). Setting `cancel`
+    /// interrupts the statements and rolls back (`StoreError::Aborted(CANCELLED)`).
+    #[allow(clippy::too_many_arguments)]
+    fn apply_campaign_staging(
         &self,
         table: &str,
+        create: Option<&CampaignTable>,
         mode: ApplyMode,
         blank_overwrites: bool,
-        rows: &mut dyn Iterator<Item = Result<CampaignRow>>,
-        outcome: &mut dyn FnMut(u64, RowOutcome) -> Result<()>,
-        commit: &mut dyn FnMut() -> bool,
-    ) -> Result<()>;
+        staging: &mut CampaignStaging,
+        cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+        commit: &mut dyn FnMut(&StagedOutcome) -> bool,
+    ) -> Result<StagedOutcome>;
 
     /// Saves an import definition: inserted with version 1, or replaced when its id exists
     /// (`created_at` kept, version + 1). Names are unique case-insensitively (Unicode lower

@@ -341,11 +341,16 @@ fn scopes_errors_and_rejects() {
             .starts_with("attachment")
     );
     let text = r.text().unwrap();
-    let (header, rows) = read_delimited(&text, b',');
-    assert_eq!(header[0], "line");
+    // §8.2: the source's columns and delimiter, then where and why.
+    let (header, rows) = read_delimited(&text, b'\t');
+    assert_eq!(
+        header[header.len() - 4..],
+        ["_line", "_column", "_reason_code", "_reason"]
+    );
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0][0], "3");
-    assert!(rows[0][4].contains("not-an-email"), "{text}");
+    assert!(rows[0].contains(&"not-an-email".to_string()), "{text}");
+    assert_eq!(rows[0][header.len() - 4], "3", "{text}");
+    assert_eq!(rows[0][header.len() - 2], "invalid_email", "{text}");
 
     // A dry run with a document override changes nothing.
     let process = start(

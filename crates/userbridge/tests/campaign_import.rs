@@ -268,17 +268,36 @@ fn semicolon_day_month_case_keys_rejects_and_thresholds() {
     assert_eq!(rows[0], ["a@example.com", "1990-12-31", "Anna"]);
     assert_eq!(rows[1], ["b@example.com", "1985-02-01", "Ben"]);
 
-    // The reject file names the line, the reason and the column, with the raw row.
+    // The reject file (§8.2): the source's columns as parsed, in the source's dialect, then
+    // the line, the column and the reason, so it can be fixed and imported again.
     let reject_path = report["reject_file"].as_str().unwrap();
     assert!(reject_path.starts_with("/in/eu.csv.run_") && reject_path.ends_with(".rejects.csv"));
     let rejects = dir.ok(&["campaign", "docs", "get", reject_path]);
-    let (h, r) = read_delimited(&rejects, b',');
-    assert_eq!(h, ["line", "reason", "column", "message", "raw"]);
+    let (h, r) = read_delimited(&rejects, b';');
+    assert_eq!(
+        h,
+        [
+            "Email",
+            "Born",
+            "Name",
+            "_line",
+            "_column",
+            "_reason_code",
+            "_reason"
+        ]
+    );
     assert_eq!(r.len(), 1);
-    assert_eq!(r[0][0], "4");
-    assert_eq!(r[0][1], "invalid_date");
-    assert_eq!(r[0][2], "Born");
-    assert_eq!(r[0][4], "c@example.com;32/01/2000;Bad");
+    assert_eq!(
+        r[0][..6],
+        [
+            "c@example.com",
+            "32/01/2000",
+            "Bad",
+            "4",
+            "Born",
+            "invalid_date"
+        ]
+    );
 
     // An email key differing only in case and spaces matches the stored row.
     std::fs::write(

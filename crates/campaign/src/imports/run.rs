@@ -1,17 +1,29 @@
-//! Running an import (campaign-import.md §7, §8): read, convert, key, de-duplicate, apply in
-//! one transaction, count, report and write the reject file.
+//! Running an import (campaign-import.md §7, §8) in the two phases of RUN-2.
+//!
+//! ```text
+//! reading:  producer thread: decode ─► parse ─► convert ─► key ══ bounded channel ══►
+//!           this thread: staging file (every record, applied or rejected, in file order)
+//! then:     duplicate groups from the staging index ─► policy marks (first/last/reject)
+//! applying: one store transaction: set-based update/insert from staging ─► thresholds
+//!           decide commit or rollback (dry runs always roll back)
+//! finishing: not_found marks, reject file streamed from staging, report
+//! ```
+//!
+//! Memory stays flat whatever the file size: records live in the staging file, never in a
+//! collection; the channel holds a few chunks.
 
-use std::cell::RefCell;
-use std::collections::{BTreeMap, HashMap};
+use std::io::Seek;
+use std::sync::mpsc;
 use std::time::Instant;
 
 use rand::Rng;
 use rand::distributions::Alphanumeric;
-use serde::{Deserialize, Serialize};
-use userbridge_store::{CampaignRow, RowOutcome, Store, StoreError, StoredValue};
+use userbridge_store::{CampaignStaging, Mark, StagedOutcome, StagedRecordRef, Store, StoredValue};
 
+use super::control::{Phase, RunControl};
 use super::definition::{Duplicates, Mode, SourceColumn, ValidImport};
-use crate::delimited::DelimitedReader;
+use super::report::{Counts, DefinitionRef, Report, SourceReport, TargetReport, ThresholdReport};
+use crate::delimited::{Counts as ReaderCounts, DelimitedReader};
 use crate::values::{Cell, ColumnType, Value, key_part_of_cell};
 use crate::{CampaignError, Documents, Name, OnConflict, Result};
 
@@ -21,6 +33,12 @@ const MAX_DECOMPRESSED_BYTES: u64 = 64 * 1024 * 1024 * 1024;
 const KEY_SEPARATOR: char = '\u{1f}';
 /// Who is recorded as the uploader of reject files.
 const REJECTS_UPLOADED_BY: &str = "import";
+/// Records per chunk handed from the reading thread to the staging one.
+const CHUNK: usize = 1024;
+/// Chunks in flight.
+const CHANNEL_CHUNKS: usize = 4;
+/// Lines named in a `reject`-policy duplicate message.
+const LINES_NAMED: usize = 5;
 
 /// A new run id: `run_` + 16 alphanumerics.
 pub fn new_run_id() -> String {
@@ -41,105 +59,31 @@ fn alphanumeric(prefix: &str) -> String {
     format!("{prefix}{rest}")
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DefinitionRef {
-    pub id: Option<String>,
-    pub name: String,
+/// One record as the reading thread hands it over.
+enum Item {
+    Row {
+        line: u64,
+        key: Option<String>,
+        fields: Vec<String>,
+        values: Vec<Option<StoredValue>>,
+    },
+    Rejected {
+        line: u64,
+        fields: Vec<String>,
+        /// The first offending column (empty for whole-row problems).
+        column: String,
+        /// Codes joined with `;` (§8.2).
+        code: String,
+        /// Messages joined with `; `.
+        message: String,
+    },
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SourceReport {
-    pub document: String,
-    pub size_bytes: u64,
-    pub sha256: String,
-    pub encoding: String,
-    pub bom: bool,
-    pub delimiter: String,
-    pub qualifier: Option<String>,
-    pub header: bool,
-    pub skip_rows: usize,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct TargetReport {
-    pub table: String,
-    pub mode: String,
-    pub key: Vec<String>,
-    pub duplicates: String,
-    /// The table was created by this run.
-    pub created: bool,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Counts {
-    pub physical_lines: u64,
-    pub skipped_lines: u64,
-    pub blank_lines: u64,
-    pub read: u64,
-    pub inserted: u64,
-    pub updated: u64,
-    pub unchanged: u64,
-    pub rejected: u64,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ThresholdReport {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_rejected_rows: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub max_rejected_percent: Option<f64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub abort_if_first_rows_rejected: Option<u64>,
-    /// Rejected rows that count toward thresholds (duplicate-policy rejects do not).
-    pub counted_rejects: u64,
-    pub tripped: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-}
-
-/// The run report (§8.1).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Report {
-    pub process_id: String,
-    pub definition: DefinitionRef,
-    pub dry_run: bool,
-    /// `completed`, `completed_with_rejects`, `aborted` or `failed`.
-    pub state: String,
-    pub source: SourceReport,
-    pub target: TargetReport,
-    pub started_at: String,
-    pub finished_at: String,
-    pub duration_ms: u64,
-    pub rows_per_second: f64,
-    pub counts: Counts,
-    pub rejects_by_reason: BTreeMap<String, u64>,
-    pub truncated_cells: u64,
-    pub threshold: ThresholdReport,
-    pub reject_file: Option<String>,
-    pub warnings: Vec<String>,
-}
-
-/// One rejected record.
-struct Rejected {
-    line: u64,
-    reason: String,
-    column: String,
-    message: String,
-    raw: String,
-    /// Counts toward thresholds (not a duplicate-policy reject).
-    counts: bool,
-}
-
-/// A converted record waiting for duplicate resolution.
-struct Staged {
-    line: u64,
-    key: Option<String>,
-    values: Vec<Option<StoredValue>>,
-    raw: String,
-    /// Dropped by the duplicate policy: (reason, line named in the message).
-    dropped: Option<&'static str>,
-    /// `reject` policy: another line with the same key.
-    other_line: u64,
+/// What the reading thread sends.
+enum Message {
+    Chunk { items: Vec<Item>, bytes: u64 },
+    Done(ReaderCounts),
+    Failed(CampaignError),
 }
 
 /// The canonical stored form of a converted cell: the same every run, so `unchanged` works.
@@ -164,35 +108,274 @@ pub fn run(
     import: &ValidImport,
     dry_run: bool,
 ) -> Result<Report> {
-    run_as(store, documents, import, dry_run, new_run_id())
+    run_with(
+        store,
+        documents,
+        import,
+        dry_run,
+        new_run_id(),
+        &RunControl::default(),
+    )
 }
 
-/// [`run`] under a process id chosen by the caller (the API creates the process first).
-pub fn run_as(
+/// [`run`] under a process id chosen by the caller (the API creates the process first),
+/// watched and cancellable through `control`.
+pub fn run_with(
     store: &dyn Store,
     documents: &Documents,
     import: &ValidImport,
     dry_run: bool,
     process_id: String,
+    control: &RunControl,
 ) -> Result<Report> {
     let def = &import.definition;
     let started_at = userbridge_model::time::now();
     let clock = Instant::now();
-    let mut warnings = Vec::new();
 
     let (info, file) = documents.open(&import.document)?;
     let read_error = |source| CampaignError::Read {
         document: info.path.clone(),
         source,
     };
-    let mut reader =
+    let reader =
         DelimitedReader::new(file, &import.dialect, MAX_DECOMPRESSED_BYTES).map_err(read_error)?;
+    let headers: Option<Vec<String>> = reader.headers().map(<[String]>::to_vec);
+    let sources = resolve_sources(import, headers.as_deref())?;
+    let encoding = reader.encoding();
+    let bom = reader.bom();
 
-    // Resolve the sources of the mapping.
-    let headers: Option<Vec<String>> = reader.headers().map(|h| h.to_vec());
-    let mut sources = Vec::with_capacity(def.mapping.len());
-    for (i, m) in def.mapping.iter().enumerate() {
-        let index = match (&m.source, &headers) {
+    // Reading phase.
+    let mut staging = CampaignStaging::create(
+        documents.scratch_dir(),
+        &process_id,
+        import.table.columns.len(),
+    )?;
+    let converter = Converter {
+        import,
+        sources: &sources,
+        expected_fields: headers.as_ref().map(Vec::len),
+    };
+    let (read, reader_counts) = std::thread::scope(|scope| -> Result<(u64, ReaderCounts)> {
+        let (sender, chunks) = mpsc::sync_channel::<Message>(CHANNEL_CHUNKS);
+        let cancelled = control.cancel_flag();
+        scope.spawn(move || converter.read_all(reader, sender, &cancelled));
+        let mut read = 0u64;
+        let mut rejected = 0u64;
+        let mut scratch = Vec::new();
+        for message in chunks {
+            match message {
+                Message::Chunk { items, bytes } => {
+                    for item in items {
+                        read += 1;
+                        match item {
+                            Item::Row {
+                                line,
+                                key,
+                                fields,
+                                values,
+                            } => {
+                                staging.add_row(
+                                    line,
+                                    key.as_deref(),
+                                    &fields,
+                                    &values,
+                                    &mut scratch,
+                                )?;
+                            }
+                            Item::Rejected {
+                                line,
+                                fields,
+                                column,
+                                code,
+                                message,
+                            } => {
+                                rejected += 1;
+                                staging.add_reject(
+                                    line,
+                                    &fields,
+                                    &column,
+                                    &code,
+                                    &message,
+                                    &mut scratch,
+                                )?;
+                            }
+                        }
+                    }
+                    control.reading(read, rejected, bytes, info.size);
+                    if control.is_cancelled() {
+                        return Err(CampaignError::Cancelled);
+                    }
+                }
+                Message::Done(counts) => return Ok((read, counts)),
+                Message::Failed(e) => return Err(e),
+            }
+        }
+        // The reader stopped without a last word: it saw the cancel flag.
+        Err(CampaignError::Cancelled)
+    })
+    .map_err(|e| match e {
+        CampaignError::Read { source, .. } => read_error(source),
+        other => other,
+    })?;
+
+    control.set_phase(Phase::Applying);
+    staging.finish_reading()?;
+    staging.resolve_duplicates(&mut |members, marks| {
+        duplicate_marks(def.duplicates, members, marks)
+    })?;
+    let tallies = staging.reject_tallies()?;
+    let counted_before: u64 = tallies.iter().map(|t| t.counted).sum();
+    let first_n = def
+        .thresholds
+        .abort_if_first_rows_rejected
+        .filter(|&n| n > 0);
+    let first_records = match first_n {
+        Some(n) => staging.first_records(n)?,
+        None => Vec::new(),
+    };
+
+    // Applying phase: thresholds are judged on the outcome, before the commit.
+    let mut tripped: Option<String> = None;
+    let outcome = store
+        .apply_campaign_staging(
+            &import.table.name,
+            (!import.table_exists).then_some(&import.table),
+            def.mode.apply_mode(),
+            def.blank_overwrites,
+            &mut staging,
+            Some(control.cancel_flag()),
+            &mut |outcome| {
+                tripped = threshold_tripped(import, read, counted_before, &first_records, outcome);
+                tripped.is_none() && !dry_run
+            },
+        )
+        .map_err(|e| match e {
+            userbridge_store::StoreError::Aborted(m) if m == userbridge_store::CANCELLED => {
+                CampaignError::Cancelled
+            }
+            other => other.into(),
+        })?;
+
+    control.set_phase(Phase::Finishing);
+    let StagedOutcome {
+        inserted,
+        updated,
+        unchanged,
+        not_found,
+    } = outcome;
+    if !not_found.is_empty() {
+        let marks: Vec<Mark> = not_found
+            .iter()
+            .map(|&seq| Mark {
+                seq,
+                code: "not_found".into(),
+                message: "update_only: no stored row has this key".into(),
+                counted: true,
+            })
+            .collect();
+        staging.mark(&marks)?;
+    }
+    let tallies = staging.reject_tallies()?;
+    let rejected: u64 = tallies.iter().map(|t| t.rows).sum();
+    let counts = Counts {
+        physical_lines: reader_counts.physical_lines,
+        skipped_lines: reader_counts.skipped_lines,
+        blank_lines: reader_counts.blank_lines,
+        read,
+        inserted,
+        updated,
+        unchanged,
+        rejected,
+    };
+    if counts.read != counts.inserted + counts.updated + counts.unchanged + counts.rejected {
+        return Err(CampaignError::Internal(format!(
+            "count invariant violated: read {} != inserted {} + updated {} + unchanged {} + rejected {}",
+            counts.read, counts.inserted, counts.updated, counts.unchanged, counts.rejected
+        )));
+    }
+    let mut warnings = Vec::new();
+    if def.mode == Mode::AddOnly && counts.unchanged > 0 {
+        warnings.push(format!(
+            "{} rows matched existing keys and were left alone (add_only)",
+            counts.unchanged
+        ));
+    }
+    let reject_file = if rejected > 0 {
+        Some(write_rejects(
+            documents,
+            import,
+            &process_id,
+            headers.as_deref(),
+            &staging,
+        )?)
+    } else {
+        None
+    };
+    let elapsed = clock.elapsed();
+    let secs = elapsed.as_secs_f64();
+    Ok(Report {
+        process_id,
+        definition: DefinitionRef {
+            id: import.id.clone(),
+            name: def.name.clone(),
+            version: import.version,
+        },
+        dry_run,
+        state: if tripped.is_some() {
+            "aborted"
+        } else if rejected == 0 {
+            "completed"
+        } else {
+            "completed_with_rejects"
+        }
+        .to_string(),
+        source: SourceReport {
+            document: info.path.clone(),
+            size_bytes: info.size,
+            sha256: info.sha256.clone(),
+            encoding: encoding.label().to_string(),
+            bom,
+            delimiter: import.dialect.delimiter.to_string(),
+            qualifier: import.dialect.qualifier.map(String::from),
+            header: import.dialect.header,
+            skip_rows: import.dialect.skip_rows,
+        },
+        target: TargetReport {
+            table: import.table.name.clone(),
+            mode: def.mode.as_str().to_string(),
+            key: import.table.key.clone(),
+            duplicates: def.duplicates.as_str().to_string(),
+            created: !import.table_exists && tripped.is_none() && !dry_run,
+        },
+        started_at,
+        finished_at: userbridge_model::time::now(),
+        duration_ms: elapsed.as_millis() as u64,
+        rows_per_second: if secs > 0.0 {
+            (read as f64 / secs * 10.0).round() / 10.0
+        } else {
+            0.0
+        },
+        rejects_by_reason: tallies.iter().map(|t| (t.code.clone(), t.rows)).collect(),
+        truncated_cells: 0,
+        threshold: ThresholdReport {
+            max_rejected_rows: def.thresholds.max_rejected_rows,
+            max_rejected_percent: def.thresholds.max_rejected_percent,
+            abort_if_first_rows_rejected: def.thresholds.abort_if_first_rows_rejected,
+            counted_rejects: tallies.iter().map(|t| t.counted).sum(),
+            tripped: tripped.is_some(),
+            reason: tripped,
+        },
+        counts,
+        reject_file,
+        warnings,
+    })
+}
+
+/// For each mapping, the index of its source field.
+fn resolve_sources(import: &ValidImport, headers: Option<&[String]>) -> Result<Vec<usize>> {
+    let mut sources = Vec::with_capacity(import.definition.mapping.len());
+    for (i, m) in import.definition.mapping.iter().enumerate() {
+        let index = match (&m.source, headers) {
             (SourceColumn::Position(p), _) => p.saturating_sub(1),
             (SourceColumn::Name(n), Some(h)) => h
                 .iter()
@@ -214,90 +397,94 @@ pub fn run_as(
         };
         sources.push(index);
     }
-    let column_names: Vec<String> = match &headers {
-        Some(h) => h.clone(),
-        None => Vec::new(),
-    };
-    let mut expected_fields = headers.as_ref().map(|h| h.len());
+    Ok(sources)
+}
 
-    // Pass 1: read, convert, key, stage.
-    let mut rejects: Vec<Rejected> = Vec::new();
-    let mut staged: Vec<Staged> = Vec::new();
-    // In-file duplicate detection over the whole file: key → index in `staged` (kept in
-    // memory for now; IMP-32 asks for temporary storage beyond memory).
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    let mut read: u64 = 0;
-    let mut truncated: u64 = 0;
-    let first_n = def.thresholds.abort_if_first_rows_rejected.unwrap_or(0);
-    // The lines of the first `first_n` records, to check IMP-36's first-rows rule after
-    // `not_found` outcomes are known.
-    let mut first_lines: Vec<u64> = Vec::new();
-    let clear = def.clear_token.as_str();
-    for item in reader.by_ref() {
-        let record = match item {
-            Err(e) => return Err(read_error(e)),
-            Ok(Err(bad)) => {
-                read += 1;
-                if (first_lines.len() as u64) < first_n {
-                    first_lines.push(bad.line());
+/// Turns parsed records into staged items (the reading thread's work).
+#[derive(Clone, Copy)]
+struct Converter<'a> {
+    import: &'a ValidImport,
+    sources: &'a [usize],
+    /// Fields every record must have: the header's count, else the first record's.
+    expected_fields: Option<usize>,
+}
+
+impl Converter<'_> {
+    fn read_all(
+        mut self,
+        mut reader: DelimitedReader,
+        sender: mpsc::SyncSender<Message>,
+        cancelled: &std::sync::atomic::AtomicBool,
+    ) {
+        let mut items = Vec::with_capacity(CHUNK);
+        loop {
+            let item = match reader.next() {
+                None => break,
+                Some(Err(e)) => {
+                    let _ = sender.send(Message::Failed(CampaignError::Read {
+                        document: String::new(),
+                        source: e,
+                    }));
+                    return;
                 }
-                rejects.push(Rejected {
+                Some(Ok(Err(bad))) => Item::Rejected {
                     line: bad.line(),
-                    reason: bad.code().to_string(),
+                    fields: vec![bad.raw().to_string()],
                     column: String::new(),
+                    code: bad.code().to_string(),
                     message: bad.to_string(),
-                    raw: bad.raw().to_string(),
-                    counts: true,
-                });
-                continue;
+                },
+                Some(Ok(Ok(record))) => self.convert(record.line, record.fields),
+            };
+            items.push(item);
+            if items.len() == CHUNK {
+                let bytes = reader.counts().bytes;
+                let full = std::mem::replace(&mut items, Vec::with_capacity(CHUNK));
+                if cancelled.load(std::sync::atomic::Ordering::Relaxed)
+                    || sender.send(Message::Chunk { items: full, bytes }).is_err()
+                {
+                    return; // cancelled, or the staging side stopped
+                }
             }
-            Ok(Ok(record)) => record,
-        };
-        read += 1;
-        if (first_lines.len() as u64) < first_n {
-            first_lines.push(record.line);
         }
-        let expected = *expected_fields.get_or_insert(record.fields.len());
-        if record.fields.len() != expected {
-            rejects.push(Rejected {
-                line: record.line,
-                reason: "column_count_mismatch".to_string(),
+        let bytes = reader.counts().bytes;
+        if !items.is_empty() && sender.send(Message::Chunk { items, bytes }).is_err() {
+            return;
+        }
+        let _ = sender.send(Message::Done(reader.counts()));
+    }
+
+    /// Converts one record: every problem of the row is reported, not only the first.
+    fn convert(&mut self, line: u64, fields: Vec<String>) -> Item {
+        let def = &self.import.definition;
+        let expected = *self.expected_fields.get_or_insert(fields.len());
+        if fields.len() != expected {
+            return Item::Rejected {
+                line,
+                message: format!("{} fields, expected {expected}", fields.len()),
+                fields,
                 column: String::new(),
-                message: format!("{} fields, expected {expected}", record.fields.len()),
-                raw: record.raw,
-                counts: true,
-            });
-            continue;
+                code: "column_count_mismatch".into(),
+            };
         }
         let mut converted: Vec<Option<Cell>> = vec![None; def.mapping.len()];
-        let mut failed: Option<(String, String, String)> = None;
+        let mut problems: Vec<(&str, String, String)> = Vec::new();
         for (i, m) in def.mapping.iter().enumerate() {
-            let raw = record
-                .fields
-                .get(sources[i])
-                .map(String::as_str)
-                .unwrap_or("");
-            match m.column.convert(raw, clear) {
-                Ok((cell, cut)) => {
-                    truncated += u64::from(cut);
-                    converted[i] = Some(cell);
-                }
-                Err(r) => {
-                    failed = Some((
-                        r.reason.as_str().to_string(),
-                        m.column.name.clone(),
-                        r.message,
-                    ));
-                    break;
-                }
+            let raw = fields.get(self.sources[i]).map_or("", String::as_str);
+            match m.column.convert(raw, &def.clear_token) {
+                Ok((cell, _)) => converted[i] = Some(cell),
+                Err(r) => problems.push((&m.column.name, r.reason.as_str().to_string(), r.message)),
             }
         }
         let mut key = None;
-        if failed.is_none() && !import.key_mapping.is_empty() {
+        if !self.import.key_mapping.is_empty() {
             let mut text = String::new();
-            for (n, &m) in import.key_mapping.iter().enumerate() {
+            for (n, &m) in self.import.key_mapping.iter().enumerate() {
                 let spec = &def.mapping[m].column;
-                let cell = converted[m].as_ref().unwrap_or(&Cell::Blank);
+                // A key column that failed conversion is already reported.
+                let Some(cell) = converted[m].as_ref() else {
+                    continue;
+                };
                 match key_part_of_cell(cell, &spec.name, spec.column_type == ColumnType::Email) {
                     Ok(part) => {
                         if n > 0 {
@@ -305,437 +492,195 @@ pub fn run_as(
                         }
                         text.push_str(&part);
                     }
-                    Err(r) => {
-                        failed =
-                            Some((r.reason.as_str().to_string(), spec.name.clone(), r.message));
-                        break;
-                    }
+                    Err(r) => problems.push((&spec.name, r.reason.as_str().to_string(), r.message)),
                 }
             }
             key = Some(text);
         }
-        if let Some((reason, column, message)) = failed {
-            rejects.push(Rejected {
-                line: record.line,
-                reason,
-                column,
-                message,
-                raw: record.raw,
-                counts: true,
-            });
-            continue;
+        if let Some((column, _, _)) = problems.first() {
+            return Item::Rejected {
+                line,
+                column: (*column).to_string(),
+                code: join(problems.iter().map(|p| p.1.as_str()), ";"),
+                message: join(problems.iter().map(|p| p.2.as_str()), "; "),
+                fields,
+            };
         }
-        let values: Vec<Option<StoredValue>> = import
+        let values = self
+            .import
             .column_mapping
             .iter()
             .map(|m| m.and_then(|m| converted[m].take()).and_then(stored))
             .collect();
-        let index = staged.len();
-        let mut entry = Staged {
-            line: record.line,
+        Item::Row {
+            line,
             key,
+            fields,
             values,
-            raw: record.raw,
-            dropped: None,
-            other_line: 0,
-        };
-        if let Some(k) = &entry.key {
-            if let Some(&prev) = seen.get(k) {
-                match def.duplicates {
-                    Duplicates::First => {
-                        rejects.push(Rejected {
-                            line: entry.line,
-                            reason: "duplicate_in_file".to_string(),
-                            column: String::new(),
-                            message: format!("duplicate key; line {} is kept", staged[prev].line),
-                            raw: entry.raw,
-                            counts: false,
-                        });
-                        continue;
-                    }
-                    Duplicates::Last => {
-                        staged[prev].dropped = Some("superseded_in_file");
-                        seen.insert(k.clone(), index);
-                    }
-                    Duplicates::Reject => {
-                        if staged[prev].dropped.is_none() {
-                            staged[prev].dropped = Some("duplicate_in_file");
-                            staged[prev].other_line = entry.line;
-                        }
-                        entry.dropped = Some("duplicate_in_file");
-                        entry.other_line = staged[prev].line;
-                    }
-                }
-            } else {
-                seen.insert(k.clone(), index);
-            }
-        }
-        staged.push(entry);
-    }
-    let reader_counts = reader.counts();
-
-    // Duplicate-policy rejects, and the rows to apply (file order).
-    let keep_raw = def.mode == Mode::UpdateOnly;
-    let mut raws: HashMap<u64, String> = HashMap::new();
-    let mut rows: Vec<CampaignRow> = Vec::with_capacity(staged.len());
-    let lines: Vec<u64> = staged.iter().map(|s| s.line).collect();
-    for s in staged {
-        match s.dropped {
-            Some(reason) => {
-                let message = match reason {
-                    "superseded_in_file" => {
-                        let kept = s
-                            .key
-                            .as_ref()
-                            .and_then(|k| seen.get(k))
-                            .and_then(|&i| lines.get(i).copied())
-                            .unwrap_or(0);
-                        format!("superseded by line {kept} with the same key (kept)")
-                    }
-                    _ => format!(
-                        "duplicate key (also on line {}); no occurrence is applied",
-                        s.other_line
-                    ),
-                };
-                rejects.push(Rejected {
-                    line: s.line,
-                    reason: reason.to_string(),
-                    column: String::new(),
-                    message,
-                    raw: s.raw,
-                    counts: false,
-                });
-            }
-            None => {
-                if keep_raw {
-                    raws.insert(s.line, s.raw);
-                }
-                rows.push(CampaignRow {
-                    line: s.line,
-                    key: s.key,
-                    values: s.values,
-                });
-            }
         }
     }
-    Ok(Report {
-        process_id,
-        definition: DefinitionRef {
-            id: import.id.clone(),
-            name: def.name.clone(),
-        },
-        dry_run,
-        state: String::new(),
-        source: SourceReport {
-            document: info.path.clone(),
-            size_bytes: info.size,
-            sha256: info.sha256.clone(),
-            encoding: reader.encoding().label().to_string(),
-            bom: reader.bom(),
-            delimiter: import.dialect.delimiter.to_string(),
-            qualifier: import.dialect.qualifier.map(String::from),
-            header: import.dialect.header,
-            skip_rows: import.dialect.skip_rows,
-        },
-        target: TargetReport {
-            table: import.table.name.clone(),
-            mode: def.mode.as_str().to_string(),
-            key: import.table.key.clone(),
-            duplicates: def.duplicates.as_str().to_string(),
-            created: false,
-        },
-        started_at,
-        finished_at: String::new(),
-        duration_ms: 0,
-        rows_per_second: 0.0,
-        counts: Counts {
-            physical_lines: reader_counts.physical_lines,
-            skipped_lines: reader_counts.skipped_lines,
-            blank_lines: reader_counts.blank_lines,
-            read,
-            ..Counts::default()
-        },
-        rejects_by_reason: BTreeMap::new(),
-        truncated_cells: truncated,
-        threshold: ThresholdReport {
-            max_rejected_rows: def.thresholds.max_rejected_rows,
-            max_rejected_percent: def.thresholds.max_rejected_percent,
-            abort_if_first_rows_rejected: def.thresholds.abort_if_first_rows_rejected,
-            counted_rejects: 0,
-            tripped: false,
-            reason: None,
-        },
-        reject_file: None,
-        warnings: Vec::new(),
-    })
-    .and_then(|report| {
-        finish(
-            store,
-            documents,
-            import,
-            dry_run,
-            report,
-            Applying {
-                rows,
-                rejects,
-                raws,
-                first_lines,
-                column_names,
-                clock,
-            },
-            &mut warnings,
-        )
-    })
-    .map(|mut report| {
-        report.warnings.append(&mut warnings);
-        report
-    })
 }
 
-struct Applying {
-    rows: Vec<CampaignRow>,
-    rejects: Vec<Rejected>,
-    raws: HashMap<u64, String>,
-    first_lines: Vec<u64>,
-    column_names: Vec<String>,
-    clock: Instant,
+fn join<'a>(parts: impl Iterator<Item = &'a str>, separator: &str) -> String {
+    parts.collect::<Vec<_>>().join(separator)
 }
 
-/// Per-run tallies shared by the outcome and commit callbacks.
-#[derive(Default)]
-struct Tally {
-    inserted: u64,
-    updated: u64,
-    unchanged: u64,
-    not_found: Vec<u64>,
-}
-
-fn finish(
-    store: &dyn Store,
-    documents: &Documents,
-    import: &ValidImport,
-    dry_run: bool,
-    mut report: Report,
-    applying: Applying,
-    warnings: &mut Vec<String>,
-) -> Result<Report> {
-    let def = &import.definition;
-    let Applying {
-        rows,
-        mut rejects,
-        raws,
-        first_lines,
-        column_names,
-        clock,
-    } = applying;
-    let pre_counted = rejects.iter().filter(|r| r.counts).count() as u64;
-    let read = report.counts.read;
-    let tally = RefCell::new(Tally::default());
-    let decision: RefCell<Option<(bool, Option<String>)>> = RefCell::new(None);
-    let rejected_lines: std::collections::HashSet<u64> = rejects
-        .iter()
-        .filter(|r| r.counts)
-        .map(|r| r.line)
-        .collect();
-
-    let thresholds = &def.thresholds;
-    let evaluate = |not_found: &[u64]| -> Option<String> {
-        let counted = pre_counted + not_found.len() as u64;
-        if let Some(max) = thresholds.max_rejected_rows
-            && counted > max
-        {
-            return Some(format!(
-                "{counted} rejected rows exceed max_rejected_rows {max}"
-            ));
-        }
-        if let Some(max) = thresholds.max_rejected_percent
-            && read > 0
-        {
-            let percent = counted as f64 * 100.0 / read as f64;
-            if percent > max {
-                return Some(format!(
-                    "{percent:.2}% rejected rows exceed max_rejected_percent {max}"
-                ));
-            }
-        }
-        if let Some(n) = thresholds.abort_if_first_rows_rejected
-            && n > 0
-            && first_lines.len() as u64 >= n
-            && first_lines
+/// The duplicate policy (IMP-31) for one group of records sharing a key, in file order.
+fn duplicate_marks(policy: Duplicates, members: &[StagedRecordRef], marks: &mut Vec<Mark>) {
+    let (Some(first), Some(last)) = (members.first(), members.last()) else {
+        return;
+    };
+    let mark = |m: &StagedRecordRef, code: &str, message: String| Mark {
+        seq: m.seq,
+        code: code.to_string(),
+        message,
+        // Duplicate-policy rejects do not count toward thresholds (IMP-36).
+        counted: false,
+    };
+    match policy {
+        Duplicates::First => marks.extend(members[1..].iter().map(|m| {
+            mark(
+                m,
+                "duplicate_in_file",
+                format!("duplicate key; line {} is kept", first.line),
+            )
+        })),
+        Duplicates::Last => marks.extend(members[..members.len() - 1].iter().map(|m| {
+            mark(
+                m,
+                "superseded_in_file",
+                format!("superseded by line {} with the same key (kept)", last.line),
+            )
+        })),
+        Duplicates::Reject => marks.extend(members.iter().map(|m| {
+            let others: Vec<String> = members
                 .iter()
-                .all(|l| rejected_lines.contains(l) || not_found.contains(l))
-        {
-            return Some(format!("the first {n} data rows were all rejected"));
-        }
-        None
-    };
-    let decide = |not_found: &[u64]| -> bool {
-        let tripped = evaluate(not_found);
-        let commit = tripped.is_none() && !dry_run;
-        *decision.borrow_mut() = Some((tripped.is_some(), tripped));
-        commit
-    };
-
-    if import.table_exists {
-        let mut iter = rows.into_iter().map(Ok);
-        let mut outcome = |line: u64, o: RowOutcome| -> userbridge_store::Result<()> {
-            let mut t = tally.borrow_mut();
-            match o {
-                RowOutcome::Inserted => t.inserted += 1,
-                RowOutcome::Updated => t.updated += 1,
-                RowOutcome::Unchanged => t.unchanged += 1,
-                RowOutcome::NotFound => t.not_found.push(line),
-            }
-            Ok(())
-        };
-        let mut commit = || {
-            let nf = tally.borrow().not_found.clone();
-            decide(&nf)
-        };
-        store.apply_campaign_rows(
-            &import.table.name,
-            def.mode.apply_mode(),
-            def.blank_overwrites,
-            &mut iter,
-            &mut outcome,
-            &mut commit,
-        )?;
-    } else {
-        // The table does not exist yet: every row would be inserted (or not found), so the
-        // outcome is known without touching the store; the table is only created when the
-        // run commits, so a dry or aborted run leaves no table behind.
-        {
-            let mut t = tally.borrow_mut();
-            for r in &rows {
-                match def.mode {
-                    Mode::UpdateOnly => t.not_found.push(r.line),
-                    _ => t.inserted += 1,
-                }
-            }
-        }
-        let nf = tally.borrow().not_found.clone();
-        if decide(&nf) {
-            store.create_campaign_table(&import.table)?;
-            report.target.created = true;
-            let mut iter = rows.into_iter().map(Ok);
-            let mut check = |_: u64, o: RowOutcome| -> userbridge_store::Result<()> {
-                match o {
-                    RowOutcome::Inserted => Ok(()),
-                    other => Err(StoreError::Aborted(format!(
-                        "unexpected outcome {other:?} in a new table"
-                    ))),
-                }
+                .filter(|o| o.seq != m.seq)
+                .take(LINES_NAMED)
+                .map(|o| o.line.to_string())
+                .collect();
+            let more = if members.len() - 1 > LINES_NAMED {
+                ", …"
+            } else {
+                ""
             };
-            store.apply_campaign_rows(
-                &import.table.name,
-                def.mode.apply_mode(),
-                def.blank_overwrites,
-                &mut iter,
-                &mut check,
-                &mut || true,
-            )?;
-        }
+            mark(
+                m,
+                "duplicate_in_file",
+                format!(
+                    "duplicate key (also on line {}{more}); no occurrence is applied",
+                    others.join(", ")
+                ),
+            )
+        })),
     }
+}
 
-    let tally = tally.into_inner();
-    for line in &tally.not_found {
-        rejects.push(Rejected {
-            line: *line,
-            reason: "not_found".to_string(),
-            column: String::new(),
-            message: "update_only: no stored row has this key".to_string(),
-            raw: raws.get(line).cloned().unwrap_or_default(),
-            counts: true,
-        });
-    }
-    rejects.sort_by_key(|r| r.line);
-    let (tripped, reason) = decision.into_inner().unwrap_or((false, None));
-    report.threshold.counted_rejects = rejects.iter().filter(|r| r.counts).count() as u64;
-    report.threshold.tripped = tripped;
-    report.threshold.reason = reason;
-    report.counts.inserted = tally.inserted;
-    report.counts.updated = tally.updated;
-    report.counts.unchanged = tally.unchanged;
-    report.counts.rejected = rejects.len() as u64;
-    for r in &rejects {
-        *report
-            .rejects_by_reason
-            .entry(r.reason.clone())
-            .or_default() += 1;
-    }
-    let c = &report.counts;
-    if c.read != c.inserted + c.updated + c.unchanged + c.rejected {
-        return Err(CampaignError::Internal(format!(
-            "count invariant violated: read {} != inserted {} + updated {} + unchanged {} + rejected {}",
-            c.read, c.inserted, c.updated, c.unchanged, c.rejected
-        )));
-    }
-    if def.mode == Mode::AddOnly && c.unchanged > 0 {
-        warnings.push(format!(
-            "{} rows matched existing keys and were left alone (add_only)",
-            c.unchanged
+/// The thresholds of IMP-36, judged on the whole run; the reason when one trips.
+fn threshold_tripped(
+    import: &ValidImport,
+    read: u64,
+    counted_before: u64,
+    first_records: &[(i64, bool)],
+    outcome: &StagedOutcome,
+) -> Option<String> {
+    let thresholds = &import.definition.thresholds;
+    let counted = counted_before + outcome.not_found.len() as u64;
+    if let Some(max) = thresholds.max_rejected_rows
+        && counted > max
+    {
+        return Some(format!(
+            "{counted} rejected rows exceed max_rejected_rows {max}"
         ));
     }
-    if !rejects.is_empty() {
-        report.reject_file = Some(write_rejects(
-            documents,
-            import,
-            &report.process_id,
-            &column_names,
-            &rejects,
-        )?);
+    if let Some(max) = thresholds.max_rejected_percent
+        && read > 0
+    {
+        let percent = counted as f64 * 100.0 / read as f64;
+        if percent > max {
+            return Some(format!(
+                "{percent:.2}% rejected rows exceed max_rejected_percent {max}"
+            ));
+        }
     }
-    report.state = if tripped {
-        "aborted"
-    } else if rejects.is_empty() {
-        "completed"
-    } else {
-        "completed_with_rejects"
+    if let Some(n) = thresholds.abort_if_first_rows_rejected
+        && n > 0
+        && first_records.len() as u64 >= n
+        && first_records
+            .iter()
+            .all(|(seq, rejected)| *rejected || outcome.not_found.binary_search(seq).is_ok())
+    {
+        return Some(format!("the first {n} data rows were all rejected"));
     }
-    .to_string();
-    let elapsed = clock.elapsed();
-    report.finished_at = userbridge_model::time::now();
-    report.duration_ms = elapsed.as_millis() as u64;
-    let secs = elapsed.as_secs_f64();
-    report.rows_per_second = if secs > 0.0 {
-        (report.counts.read as f64 / secs * 10.0).round() / 10.0
-    } else {
-        0.0
-    };
-    Ok(report)
+    None
 }
 
-/// Writes the reject file next to the source: `<name>.<run id>.rejects.csv` with columns
-/// line, reason, column, message, raw.
+/// Writes the reject file next to the source (§8.2): the source's columns as parsed, then
+/// `_line, _column, _reason_code, _reason`, with the source's delimiter and qualifier; UTF-8
+/// without BOM; no formula escaping (it is meant for re-import). Streamed from staging.
 fn write_rejects(
     documents: &Documents,
     import: &ValidImport,
     process_id: &str,
-    _column_names: &[String],
-    rejects: &[Rejected],
+    headers: Option<&[String]>,
+    staging: &CampaignStaging,
 ) -> Result<String> {
-    let mut buf = Vec::new();
+    let io = |e: csv::Error| CampaignError::Io {
+        context: "cannot write the reject file".to_string(),
+        source: std::io::Error::other(e.to_string()),
+    };
+    let mut file = tempfile::tempfile_in(documents.scratch_dir())
+        .map_err(CampaignError::io("cannot create the reject file"))?;
     {
-        let mut w = csv::Writer::from_writer(&mut buf);
-        let io = |e: csv::Error| CampaignError::Io {
-            context: "cannot write the reject file".to_string(),
-            source: std::io::Error::other(e.to_string()),
+        let dialect = &import.dialect;
+        let mut writer = csv::WriterBuilder::new()
+            .delimiter(dialect.delimiter as u8)
+            .quote(dialect.qualifier.map_or(b'"', |q| q as u8))
+            .flexible(true)
+            .from_writer(std::io::BufWriter::new(&mut file));
+        let source_columns: Vec<String> = match headers {
+            Some(h) => h.to_vec(),
+            None => {
+                let width = import
+                    .definition
+                    .mapping
+                    .iter()
+                    .filter_map(|m| match m.source {
+                        SourceColumn::Position(p) => Some(p),
+                        SourceColumn::Name(_) => None,
+                    })
+                    .max()
+                    .unwrap_or(1);
+                (1..=width).map(|i| format!("Column {i}")).collect()
+            }
         };
-        w.write_record(["line", "reason", "column", "message", "raw"])
-            .map_err(io)?;
-        for r in rejects {
-            w.write_record([
-                r.line.to_string().as_str(),
-                &r.reason,
-                &r.column,
-                &r.message,
-                &r.raw,
-            ])
-            .map_err(io)?;
-        }
-        w.flush()
+        let width = source_columns.len();
+        let mut header = source_columns;
+        header.extend(["_line", "_column", "_reason_code", "_reason"].map(String::from));
+        writer.write_record(&header).map_err(io)?;
+        let mut record: Vec<String> = Vec::with_capacity(width + 4);
+        staging.rejects(&mut |reject| {
+            record.clear();
+            record.extend(reject.fields);
+            // Short rows are padded so the marker columns stay aligned; long rows keep
+            // their extra fields before them.
+            while record.len() < width {
+                record.push(String::new());
+            }
+            record.push(reject.line.to_string());
+            record.push(reject.column);
+            record.push(reject.code);
+            record.push(reject.message);
+            writer
+                .write_record(&record)
+                .map_err(|e| userbridge_store::StoreError::Aborted(e.to_string()))
+        })?;
+        writer
+            .flush()
             .map_err(CampaignError::io("cannot write the reject file"))?;
     }
+    file.rewind()
+        .map_err(CampaignError::io("cannot read back the reject file"))?;
     let source_name = import
         .document
         .name()
@@ -747,7 +692,7 @@ fn write_rejects(
         .parent()
         .unwrap_or_else(crate::DocPath::root);
     let stored = documents.upload(
-        &mut buf.as_slice(),
+        &mut file,
         &directory,
         &name,
         OnConflict::Replace,

@@ -2,20 +2,24 @@
 //!
 //! Each campaign table `name` has a metadata row in `campaign_tables` and a data table
 //! `"campaign_<name>"`: STRICT, a hidden `_row INTEGER PRIMARY KEY` (insertion order), a hidden
-//! `_key TEXT UNIQUE` (the normalised key, NULL in keyless rows) and one `ANY` column per
+//! `_key TEXT` with a unique index (the normalised key, NULL in keyless rows) and one `ANY` column per
 //! campaign column, named as the column and always quoted by [`quote_ident`]. SQL text is only
 //! ever built from a validated table name and quoted column names; cell values are always
 //! bound as parameters.
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use rusqlite::{Connection as Db, OptionalExtension, Transaction, TransactionBehavior, params};
 use serde_json::{Value, json};
 use userbridge_model::time;
 
 use super::conflict;
+use super::staging::CampaignStaging;
 use crate::{
-    ApplyMode, CampaignColumn, CampaignRow, CampaignTable, Conflict, FilterOp, Result, RowFilter,
-    RowOutcome, StoreError, StoredValue,
+    ApplyMode, CampaignColumn, CampaignTable, Conflict, FilterOp, Result, RowFilter, StagedOutcome,
+    StoreError, StoredValue,
 };
 
 /// Longest table name (IMP-1).
@@ -196,6 +200,14 @@ fn column_list(table: &CampaignTable) -> String {
 }
 
 pub(crate) fn create(db: &mut Db, table: &CampaignTable) -> Result<()> {
+    let tx = db.transaction()?;
+    create_in(&tx, table)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Creates a table inside the caller's transaction.
+fn create_in(tx: &Transaction<'_>, table: &CampaignTable) -> Result<()> {
     let physical = data_table(&table.name)?;
     let mut checked: Vec<CampaignColumn> = Vec::with_capacity(table.columns.len());
     for column in &table.columns {
@@ -228,7 +240,7 @@ pub(crate) fn create(db: &mut Db, table: &CampaignTable) -> Result<()> {
         table.created_at.clone()
     };
     let mut sql = format!(
-        "CREATE TABLE {physical} ({} INTEGER PRIMARY KEY, {} TEXT UNIQUE",
+        "CREATE TABLE {physical} ({} INTEGER PRIMARY KEY, {} TEXT",
         quote_ident(ROW_COLUMN),
         quote_ident(KEY_COLUMN)
     );
@@ -239,7 +251,6 @@ pub(crate) fn create(db: &mut Db, table: &CampaignTable) -> Result<()> {
     }
     sql.push_str(") STRICT");
 
-    let tx = db.transaction()?;
     tx.execute(
         "INSERT INTO campaign_tables (name, definition, created_at) VALUES (?1, ?2, ?3)",
         params![table.name, definition_json(&checked, &key), created_at],
@@ -249,8 +260,37 @@ pub(crate) fn create(db: &mut Db, table: &CampaignTable) -> Result<()> {
         other => other,
     })?;
     tx.execute(&sql, [])?;
-    tx.commit()?;
+    tx.execute(&create_key_index(&table.name)?, [])?;
     Ok(())
+}
+
+/// The unique index on `_key`: a named index rather than a column constraint, so a load into
+/// an empty table can drop it and build it once, sorted, after the rows are in.
+fn key_index(name: &str) -> Result<String> {
+    check_table_name(name)?;
+    Ok(quote_ident(&format!("campaign_{name}{KEY_INDEX_SUFFIX}")))
+}
+
+const KEY_INDEX_SUFFIX: &str = "__key";
+
+fn create_key_index(name: &str) -> Result<String> {
+    Ok(format!(
+        "CREATE UNIQUE INDEX {} ON {} ({})",
+        key_index(name)?,
+        data_table(name)?,
+        quote_ident(KEY_COLUMN)
+    ))
+}
+
+/// Whether the table's key index is the named one (tables made before it carried a
+/// `UNIQUE` column constraint, whose index cannot be dropped).
+fn has_named_key_index(tx: &Transaction<'_>, name: &str) -> Result<bool> {
+    let index = format!("campaign_{name}{KEY_INDEX_SUFFIX}");
+    Ok(tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?1)",
+        [index],
+        |r| r.get(0),
+    )?)
 }
 
 pub(crate) fn tables(db: &Db) -> Result<Vec<CampaignTable>> {
@@ -379,144 +419,235 @@ pub(crate) fn scan(
     Ok(())
 }
 
-pub(crate) fn apply(
+/// Applies a staged run in one IMMEDIATE transaction (RUN-2): the staging file is attached,
+/// every outcome is computed with set-based statements, `commit` sees the counts and decides.
+/// `create`: the table is created inside the same transaction (so a rolled-back run leaves
+/// none). `cancel`, when set, interrupts the statements and rolls back.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn apply_staged(
     db: &mut Db,
     table: &str,
+    create: Option<&CampaignTable>,
     mode: ApplyMode,
     blank_overwrites: bool,
-    rows: &mut dyn Iterator<Item = Result<CampaignRow>>,
-    outcome: &mut dyn FnMut(u64, RowOutcome) -> Result<()>,
-    commit: &mut dyn FnMut() -> bool,
-) -> Result<()> {
+    staging: &mut CampaignStaging,
+    cancel: Option<Arc<AtomicBool>>,
+    commit: &mut dyn FnMut(&StagedOutcome) -> bool,
+) -> Result<StagedOutcome> {
+    staging.settle()?;
+    let path = staging.path().to_str().ok_or_else(|| {
+        StoreError::Invalid(format!(
+            "the staging file {} is not a UTF-8 path",
+            staging.path().display()
+        ))
+    })?;
+    db.execute("ATTACH DATABASE ?1 AS staging", [path])?;
+    db.pragma_update(Some("staging"), "cache_size", STAGED_CACHE_KIB)?;
+    let cancelled = {
+        let flag = cancel.clone();
+        move || flag.as_ref().is_some_and(|f| f.load(Ordering::Relaxed))
+    };
+    if let Some(flag) = cancel {
+        db.progress_handler(PROGRESS_OPS, Some(move || flag.load(Ordering::Relaxed)));
+    }
+    let applied = apply_staged_tx(
+        db,
+        table,
+        create,
+        mode,
+        blank_overwrites,
+        staging,
+        &mut |outcome| {
+            // A cancel that came after the last statement still rolls back.
+            if cancelled() {
+                Err(StoreError::Aborted(CANCELLED.into()))
+            } else {
+                Ok(commit(outcome))
+            }
+        },
+    );
+    db.progress_handler(0, None::<fn() -> bool>);
+    let detached = db.execute("DETACH DATABASE staging", []);
+    let outcome = applied.map_err(interrupted)?;
+    detached?;
+    Ok(outcome)
+}
+
+/// Page cache for the attached staging file while applying (KiB, negative for SQLite).
+const STAGED_CACHE_KIB: i64 = -16_384;
+/// Page cache while a key index is built (KiB, negative for SQLite).
+const INDEX_BUILD_CACHE_KIB: i64 = -16_384;
+/// Virtual machine steps between two looks at the cancel flag.
+const PROGRESS_OPS: i32 = 100_000;
+
+fn interrupted(e: StoreError) -> StoreError {
+    match e {
+        StoreError::Sqlite(rusqlite::Error::SqliteFailure(f, _))
+            if f.code == rusqlite::ErrorCode::OperationInterrupted =>
+        {
+            StoreError::Aborted(CANCELLED.into())
+        }
+        other => other,
+    }
+}
+
+/// The message of [`StoreError::Aborted`] for a cancelled apply.
+pub const CANCELLED: &str = "cancelled";
+
+fn apply_staged_tx(
+    db: &mut Db,
+    table: &str,
+    create: Option<&CampaignTable>,
+    mode: ApplyMode,
+    blank_overwrites: bool,
+    staging: &CampaignStaging,
+    commit: &mut dyn FnMut(&StagedOutcome) -> Result<bool>,
+) -> Result<StagedOutcome> {
     // IMMEDIATE: the write lock is taken now, so the whole run sees one snapshot (IMP-28).
     let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if let Some(new) = create {
+        create_in(&tx, new)?;
+    }
     let t = load_existing(&tx, table)?;
-    apply_in(&tx, &t, mode, blank_overwrites, rows, outcome)?;
-    if commit() {
+    if staging.columns() != t.columns.len() {
+        return Err(StoreError::Invalid(format!(
+            "{} staged values per row for the {} columns of table {}",
+            staging.columns(),
+            t.columns.len(),
+            t.name
+        )));
+    }
+    let outcome = apply_staged_in(&tx, &t, mode, blank_overwrites, staging.rows_to_apply())?;
+    if commit(&outcome)? {
         tx.commit()?;
     }
     // Otherwise dropping `tx` rolls back.
-    Ok(())
+    Ok(outcome)
 }
 
-fn apply_in(
+fn apply_staged_in(
     tx: &Transaction<'_>,
     t: &CampaignTable,
     mode: ApplyMode,
     blank_overwrites: bool,
-    rows: &mut dyn Iterator<Item = Result<CampaignRow>>,
-    outcome: &mut dyn FnMut(u64, RowOutcome) -> Result<()>,
-) -> Result<()> {
+    staging_rows: u64,
+) -> Result<StagedOutcome> {
     let physical = data_table(&t.name)?;
-    let n = t.columns.len();
-    if mode == ApplyMode::Overwrite {
-        tx.execute(&format!("DELETE FROM {physical}"), [])?;
-    }
-    let placeholders: Vec<String> = (2..n + 2).map(|i| format!("?{i}")).collect();
-    let mut insert = tx.prepare(&format!(
-        "INSERT INTO {physical} ({}{}{}) VALUES (?1{}{})",
-        quote_ident(KEY_COLUMN),
-        if n == 0 { "" } else { ", " },
-        column_list(t),
-        if n == 0 { "" } else { ", " },
-        placeholders.join(", ")
-    ))?;
-    let mut select = tx.prepare(&format!(
-        "SELECT {}{}{} FROM {physical} WHERE {} = ?1",
-        quote_ident(ROW_COLUMN),
-        if n == 0 { "" } else { ", " },
-        column_list(t),
-        quote_ident(KEY_COLUMN)
-    ))?;
-    let mut update = if n == 0 {
-        None
-    } else {
-        let sets: Vec<String> = t
-            .columns
-            .iter()
-            .zip(&placeholders)
-            .map(|(c, p)| format!("{} = {p}", quote_ident(&c.name)))
-            .collect();
-        Some(tx.prepare(&format!(
-            "UPDATE {physical} SET {} WHERE {} = ?1",
-            sets.join(", "),
-            quote_ident(ROW_COLUMN)
-        ))?)
-    };
+    let key = quote_ident(KEY_COLUMN);
+    let columns: Vec<String> = t.columns.iter().map(|c| quote_ident(&c.name)).collect();
+    // A staged blank is an empty BLOB (staging.rs): NULL on insert, or with blank_overwrites.
+    let inserted_value = |i: usize| format!("nullif(r.v{i}, x'')");
+    let mut outcome = StagedOutcome::default();
 
-    let mut stored: Vec<StoredValue> = Vec::with_capacity(n);
-    let mut merged: Vec<StoredValue> = Vec::with_capacity(n);
-    for row in rows {
-        let row = row?;
-        if row.values.len() != n {
-            return Err(StoreError::Invalid(format!(
-                "line {}: {} values for {n} columns of table {}",
-                row.line,
-                row.values.len(),
-                t.name
-            )));
-        }
-        let key = match (&row.key, mode) {
-            (_, ApplyMode::Overwrite) | (None, _) => None,
-            (Some(key), _) => Some(key.as_str()),
-        };
-        // The stored row with this key, if any.
-        let mut found: Option<i64> = None;
-        if let Some(key) = key {
-            select.raw_bind_parameter(1, key)?;
-            let mut query = select.raw_query();
-            if let Some(r) = query.next()? {
-                found = Some(r.get(0)?);
-                stored.clear();
-                for i in 0..n {
-                    stored.push(stored_value(r.get_ref(i + 1)?));
+    let target_has_rows = if mode == ApplyMode::Overwrite {
+        tx.execute(&format!("DELETE FROM {physical}"), [])?;
+        false
+    } else {
+        tx.query_row(
+            &format!("SELECT EXISTS (SELECT 1 FROM {physical})"),
+            [],
+            |r| r.get(0),
+        )?
+    };
+    // Every count follows from the statements' own change counts and the number of staged
+    // rows, so no separate join is needed to find the matches.
+    let candidates = staging_rows;
+    let duplicate_key = |e: rusqlite::Error| match conflict(e) {
+        StoreError::Conflict(_) => StoreError::Invalid(format!(
+            "a key appears twice in the staged rows of table {}",
+            t.name
+        )),
+        other => other,
+    };
+    // Scans staging in file order (NOT INDEXED: the key index would read staged rows in key
+    // order, at random), probing the table's key index; the table's rows, loaded in file
+    // order too, are then visited almost sequentially.
+    if target_has_rows
+        && !t.key.is_empty()
+        && !columns.is_empty()
+        && matches!(mode, ApplyMode::AddAndUpdate | ApplyMode::UpdateOnly)
+    {
+        let merged: Vec<String> = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if blank_overwrites {
+                    inserted_value(i)
+                } else {
+                    format!("CASE WHEN r.v{i} IS x'' THEN t.{c} ELSE r.v{i} END")
                 }
-            }
-        }
-        let result = match (found, mode) {
-            (None, ApplyMode::UpdateOnly) => RowOutcome::NotFound,
-            (None, _) => {
-                insert.raw_bind_parameter(1, row.key.as_deref())?;
-                for (i, value) in row.values.iter().enumerate() {
-                    insert
-                        .raw_bind_parameter(i + 2, value.as_ref().unwrap_or(&StoredValue::Null))?;
-                }
-                insert.raw_execute().map_err(|e| match conflict(e) {
-                    StoreError::Conflict(_) => StoreError::Invalid(format!(
-                        "line {}: key {:?} appears twice in the rows of one run",
-                        row.line,
-                        row.key.as_deref().unwrap_or_default()
-                    )),
-                    other => other,
-                })?;
-                RowOutcome::Inserted
-            }
-            (Some(_), ApplyMode::AddOnly) => RowOutcome::Unchanged,
-            (Some(rowid), _) => {
-                merged.clear();
-                for (value, old) in row.values.iter().zip(&stored) {
-                    merged.push(match value {
-                        Some(v) => v.clone(),
-                        None if blank_overwrites => StoredValue::Null,
-                        None => old.clone(),
-                    });
-                }
-                match update.as_mut() {
-                    Some(update) if merged != stored => {
-                        update.raw_bind_parameter(1, rowid)?;
-                        for (i, value) in merged.iter().enumerate() {
-                            update.raw_bind_parameter(i + 2, value)?;
-                        }
-                        update.raw_execute()?;
-                        RowOutcome::Updated
-                    }
-                    _ => RowOutcome::Unchanged,
-                }
-            }
-        };
-        outcome(row.line, result)?;
+            })
+            .collect();
+        let sets: Vec<String> = columns
+            .iter()
+            .zip(&merged)
+            .map(|(c, m)| format!("{c} = {m}"))
+            .collect();
+        // Only rows whose merged values differ are written (IMP-30: the rest are unchanged).
+        let differs: Vec<String> = columns
+            .iter()
+            .zip(&merged)
+            .map(|(c, m)| format!("t.{c} IS NOT {m}"))
+            .collect();
+        outcome.updated = tx.execute(
+            &format!(
+                "UPDATE {physical} AS t SET {} FROM staging.records AS r NOT INDEXED
+                 WHERE t.{key} = r.key AND r.code IS NULL AND ({})",
+                sets.join(", "),
+                differs.join(" OR ")
+            ),
+            [],
+        )? as u64;
     }
-    Ok(())
+
+    if mode == ApplyMode::UpdateOnly {
+        let mut stmt = tx.prepare(&format!(
+            "SELECT r.seq FROM staging.records AS r NOT INDEXED
+             WHERE r.code IS NULL AND NOT EXISTS (SELECT 1 FROM {physical} AS t WHERE t.{key} = r.key)
+             ORDER BY r.seq"
+        ))?;
+        let seqs = stmt.query_map([], |r| r.get::<_, i64>(0))?;
+        outcome.not_found = seqs.collect::<rusqlite::Result<_>>()?;
+        outcome.unchanged = candidates - outcome.not_found.len() as u64 - outcome.updated;
+        return Ok(outcome);
+    }
+
+    let values: String = (0..columns.len())
+        .map(|i| format!(", {}", inserted_value(i)))
+        .collect();
+    let names: String = columns.iter().map(|c| format!(", {c}")).collect();
+    let unmatched = if target_has_rows {
+        format!(" AND NOT EXISTS (SELECT 1 FROM {physical} AS t WHERE t.{key} = r.key)")
+    } else {
+        String::new()
+    };
+    // Loading an empty table: build the key index once, sorted, after the rows are in,
+    // instead of inserting a million random keys into it one by one.
+    let rebuild_index = !target_has_rows && has_named_key_index(tx, &t.name)?;
+    if rebuild_index {
+        tx.execute(&format!("DROP INDEX {}", key_index(&t.name)?), [])?;
+    }
+    outcome.inserted = tx
+        .execute(
+            &format!(
+                "INSERT INTO {physical} ({key}{names})
+                 SELECT r.key{values} FROM staging.records AS r NOT INDEXED
+                 WHERE r.code IS NULL{unmatched} ORDER BY r.seq"
+            ),
+            [],
+        )
+        .map_err(duplicate_key)? as u64;
+    if rebuild_index {
+        // The sort of an index build may use as much memory as the page cache: a smaller
+        // cache for the build keeps the run's peak memory where the rest of the run is.
+        tx.pragma_update(None, "cache_size", INDEX_BUILD_CACHE_KIB)?;
+        let built = tx.execute(&create_key_index(&t.name)?, []);
+        tx.pragma_update(None, "cache_size", super::WRITER_CACHE_KIB)?;
+        built.map_err(duplicate_key)?;
+    }
+    let matched = candidates - outcome.inserted;
+    outcome.unchanged = matched - outcome.updated;
+    Ok(outcome)
 }
 
 #[cfg(test)]
@@ -563,7 +694,8 @@ mod tests {
         }
     }
 
-    /// Applies `rows`, returns the outcomes; commits when `commit` is true.
+    /// Stages `rows` and applies them; returns (inserted, updated, unchanged, lines not
+    /// found); commits when `commit` is true.
     fn apply(
         store: &SqliteStore,
         name: &str,
@@ -571,20 +703,49 @@ mod tests {
         blank_overwrites: bool,
         rows: Vec<CampaignRow>,
         commit: bool,
-    ) -> Result<Vec<(u64, RowOutcome)>> {
-        let mut outcomes = Vec::new();
-        store.apply_campaign_rows(
+    ) -> Result<(u64, u64, u64, Vec<u64>)> {
+        let dir = tempfile::tempdir().unwrap();
+        let width = rows.first().map_or_else(
+            || {
+                store
+                    .campaign_table(name)
+                    .ok()
+                    .flatten()
+                    .map_or(0, |t| t.columns.len())
+            },
+            |r| r.values.len(),
+        );
+        let mut staging = CampaignStaging::create(dir.path(), "run", width)?;
+        let mut buf = Vec::new();
+        let mut lines = std::collections::HashMap::new();
+        for row in &rows {
+            let seq = staging.add_row(row.line, row.key.as_deref(), &[], &row.values, &mut buf)?;
+            lines.insert(seq, row.line);
+        }
+        staging.finish_reading()?;
+        let outcome = store.apply_campaign_staging(
             name,
+            None,
             mode,
             blank_overwrites,
-            &mut rows.into_iter().map(Ok),
-            &mut |line, o| {
-                outcomes.push((line, o));
-                Ok(())
-            },
-            &mut || commit,
+            &mut staging,
+            None,
+            &mut |_| commit,
         )?;
-        Ok(outcomes)
+        let not_found = outcome.not_found.iter().map(|s| lines[s]).collect();
+        Ok((
+            outcome.inserted,
+            outcome.updated,
+            outcome.unchanged,
+            not_found,
+        ))
+    }
+
+    /// A converted row, as the campaign crate stages it.
+    struct CampaignRow {
+        line: u64,
+        key: Option<String>,
+        values: Vec<Option<StoredValue>>,
     }
 
     fn all_rows(store: &SqliteStore, name: &str) -> Vec<Vec<StoredValue>> {
@@ -684,7 +845,7 @@ mod tests {
             true,
         )
         .unwrap();
-        assert_eq!(outcomes, [(1, RowOutcome::Inserted)]);
+        assert_eq!(outcomes, (1, 0, 0, vec![]));
         let expected: Vec<_> = values.into_iter().map(Option::unwrap).collect();
         assert_eq!(all_rows(&store, "hostile"), [expected]);
         let filter = RowFilter {
@@ -751,10 +912,7 @@ mod tests {
             true,
         )
         .unwrap();
-        assert_eq!(
-            outcomes,
-            [(1, RowOutcome::Unchanged), (2, RowOutcome::Inserted)]
-        );
+        assert_eq!(outcomes, (1, 0, 1, vec![]));
         assert_eq!(
             all_rows(&store, "contacts"),
             [
@@ -782,15 +940,7 @@ mod tests {
             true,
         )
         .unwrap();
-        assert_eq!(
-            outcomes,
-            [
-                (1, RowOutcome::Updated),
-                (2, RowOutcome::NotFound),
-                (3, RowOutcome::Unchanged),
-                (4, RowOutcome::NotFound)
-            ]
-        );
+        assert_eq!(outcomes, (0, 1, 1, vec![2, 4]));
         assert_eq!(
             all_rows(&store, "contacts"),
             [vec![t("a@x"), t("Anna")], vec![t("b@x"), t("Bob")]]
@@ -822,15 +972,7 @@ mod tests {
             true,
         )
         .unwrap();
-        assert_eq!(
-            outcomes,
-            [
-                (1, RowOutcome::Unchanged),
-                (2, RowOutcome::Updated),
-                (3, RowOutcome::Inserted),
-                (4, RowOutcome::Inserted)
-            ]
-        );
+        assert_eq!(outcomes, (2, 1, 1, vec![]));
         assert_eq!(
             all_rows(&store, "contacts"),
             [
@@ -850,7 +992,7 @@ mod tests {
             true,
         )
         .unwrap();
-        assert_eq!(outcomes, [(1, RowOutcome::Unchanged)]);
+        assert_eq!(outcomes, (0, 0, 1, vec![]));
     }
 
     #[test]
@@ -868,10 +1010,7 @@ mod tests {
             true,
         )
         .unwrap();
-        assert_eq!(
-            outcomes,
-            [(1, RowOutcome::Updated), (2, RowOutcome::Inserted)]
-        );
+        assert_eq!(outcomes, (1, 1, 0, vec![]));
         assert_eq!(
             all_rows(&store, "contacts"),
             [
@@ -911,10 +1050,7 @@ mod tests {
             true,
         )
         .unwrap();
-        assert_eq!(
-            outcomes,
-            [(1, RowOutcome::Inserted), (2, RowOutcome::Inserted)]
-        );
+        assert_eq!(outcomes, (2, 0, 0, vec![]));
         assert_eq!(
             all_rows(&store, "contacts"),
             [vec![t("a@x"), t("New Ann")], vec![t("z@x"), t("Zed")]]
@@ -936,48 +1072,87 @@ mod tests {
         assert_eq!(store.campaign_table("contacts").unwrap().unwrap().rows, 2);
     }
 
+    /// Stages `rows` in `dir` for one of the tests below.
+    fn staged(dir: &std::path::Path, rows: &[CampaignRow]) -> CampaignStaging {
+        let mut staging = CampaignStaging::create(dir, "run", 2).unwrap();
+        let mut buf = Vec::new();
+        for row in rows {
+            staging
+                .add_row(row.line, row.key.as_deref(), &[], &row.values, &mut buf)
+                .unwrap();
+        }
+        staging.finish_reading().unwrap();
+        staging
+    }
+
     #[test]
-    fn failing_iterator_or_outcome_rolls_everything_back() {
-        let (_dir, store) = contacts();
+    fn refused_or_cancelled_runs_roll_everything_back() {
+        let (dir, store) = contacts();
         let old = all_rows(&store, "contacts");
+        let rows = [
+            row(1, Some("a@x"), vec![text("a@x"), text("X")]),
+            row(2, Some("n@x"), vec![text("n@x"), text("N")]),
+        ];
         for mode in [ApplyMode::Overwrite, ApplyMode::AddAndUpdate] {
-            let rows = vec![
-                Ok(row(1, Some("a@x"), vec![text("a@x"), text("X")])),
-                Ok(row(2, Some("n@x"), vec![text("n@x"), text("N")])),
-                Err(StoreError::Aborted("unreadable".into())),
-            ];
-            let mut committed = false;
-            let err = store
-                .apply_campaign_rows(
+            let mut staging = staged(dir.path(), &rows);
+            let mut seen = None;
+            let outcome = store
+                .apply_campaign_staging(
                     "contacts",
+                    None,
                     mode,
                     false,
-                    &mut rows.into_iter(),
-                    &mut |_, _| Ok(()),
-                    &mut || {
-                        committed = true;
-                        true
+                    &mut staging,
+                    None,
+                    &mut |o| {
+                        seen = Some(o.clone());
+                        false
                     },
                 )
-                .unwrap_err();
-            assert!(matches!(err, StoreError::Aborted(m) if m == "unreadable"));
-            assert!(!committed);
+                .unwrap();
+            assert_eq!(seen, Some(outcome));
             assert_eq!(all_rows(&store, "contacts"), old);
         }
-        // An outcome callback that stops the run (cancel) rolls back too.
+        // A cancel flag already set interrupts the statements.
+        let mut staging = staged(dir.path(), &rows);
+        let cancel = Arc::new(AtomicBool::new(true));
         let err = store
-            .apply_campaign_rows(
+            .apply_campaign_staging(
                 "contacts",
+                None,
                 ApplyMode::Overwrite,
                 false,
-                &mut std::iter::once(Ok(row(1, None, vec![text("x"), None]))),
-                &mut |_, _| Err(StoreError::Aborted("cancelled".into())),
-                &mut || true,
+                &mut staging,
+                Some(cancel),
+                &mut |_| true,
             )
             .unwrap_err();
-        assert!(matches!(err, StoreError::Aborted(_)));
+        assert!(
+            matches!(&err, StoreError::Aborted(m) if m == CANCELLED),
+            "{err}"
+        );
         assert_eq!(all_rows(&store, "contacts"), old);
-        // A row of the wrong width is refused.
+        // The connection is usable afterwards: the staging file was detached.
+        assert_eq!(
+            apply(&store, "contacts", ApplyMode::AddOnly, false, vec![], true).unwrap(),
+            (0, 0, 0, vec![])
+        );
+        // A table created by a refused run does not exist afterwards.
+        let mut staging = staged(dir.path(), &rows);
+        let new = table("fresh", &["email", "first"], &["email"]);
+        store
+            .apply_campaign_staging(
+                "fresh",
+                Some(&new),
+                ApplyMode::AddAndUpdate,
+                false,
+                &mut staging,
+                None,
+                &mut |_| false,
+            )
+            .unwrap();
+        assert!(store.campaign_table("fresh").unwrap().is_none());
+        // Rows of the wrong width are refused.
         let err = apply(
             &store,
             "contacts",
@@ -996,23 +1171,25 @@ mod tests {
 
     #[test]
     fn reads_during_a_run_see_the_last_committed_rows() {
-        let (_dir, store) = contacts();
+        let (dir, store) = contacts();
+        let mut staging = staged(dir.path(), &[row(1, Some("z@x"), vec![text("z@x"), None])]);
         let mut seen = Vec::new();
         store
-            .apply_campaign_rows(
+            .apply_campaign_staging(
                 "contacts",
+                None,
                 ApplyMode::Overwrite,
                 false,
-                &mut std::iter::once(Ok(row(1, Some("z@x"), vec![text("z@x"), None]))),
-                &mut |_, _| {
+                &mut staging,
+                None,
+                &mut |_| {
                     // Would deadlock if reads used the writer the run holds.
-                    seen.push(store.campaign_table("contacts")?.map(|t| t.rows));
+                    seen.push(store.campaign_table("contacts").unwrap().map(|t| t.rows));
                     seen.push(Some(
-                        store.campaign_rows("contacts", None, 0, 10)?.len() as u64
+                        store.campaign_rows("contacts", None, 0, 10).unwrap().len() as u64,
                     ));
-                    Ok(())
+                    true
                 },
-                &mut || true,
             )
             .unwrap();
         assert_eq!(seen, [Some(2), Some(2)]);
@@ -1035,7 +1212,7 @@ mod tests {
                 true,
             )
             .unwrap();
-            assert_eq!(outcomes, [(1, RowOutcome::Inserted)]);
+            assert_eq!(outcomes, (1, 0, 0, vec![]));
         }
         assert_eq!(store.campaign_table("log").unwrap().unwrap().rows, 2);
     }
@@ -1142,7 +1319,7 @@ mod tests {
             true,
         )
         .unwrap();
-        assert_eq!(outcomes, [(1, RowOutcome::Updated)]);
+        assert_eq!(outcomes, (0, 1, 0, vec![]));
         assert_eq!(
             all_rows(&store, "contacts")[0],
             [t("a@x"), t("Ann"), t("Paris")]
@@ -1179,64 +1356,41 @@ mod tests {
             .create_campaign_table(&table("big", &["email", "n"], &["email"]))
             .unwrap();
         const N: u64 = 100_000;
-        // Rows are generated lazily: the store pulls them one by one.
-        let mut pulled = 0u64;
-        let mut rows = (0..N).map(|i| {
-            pulled += 1;
-            Ok(row(
-                i + 1,
-                Some(&format!("u{i}@x")),
-                vec![
-                    text(&format!("u{i}@x")),
-                    Some(StoredValue::Integer(i as i64)),
-                ],
-            ))
-        });
-        let mut inserted = 0u64;
-        store
-            .apply_campaign_rows(
-                "big",
-                ApplyMode::AddAndUpdate,
-                false,
-                &mut rows,
-                &mut |_, o| {
-                    assert_eq!(o, RowOutcome::Inserted);
-                    inserted += 1;
-                    Ok(())
-                },
-                &mut || true,
-            )
-            .unwrap();
-        drop(rows);
-        assert_eq!((pulled, inserted), (N, N));
+        let rows = (0..N)
+            .map(|i| {
+                row(
+                    i + 1,
+                    Some(&format!("u{i}@x")),
+                    vec![
+                        text(&format!("u{i}@x")),
+                        Some(StoredValue::Integer(i as i64)),
+                    ],
+                )
+            })
+            .collect();
+        let outcome = apply(&store, "big", ApplyMode::AddAndUpdate, false, rows, true).unwrap();
+        assert_eq!(outcome, (N, 0, 0, vec![]));
         assert_eq!(store.campaign_table("big").unwrap().unwrap().rows, N);
 
-        // Again: every other row changed.
-        let mut counts = [0u64; 4];
-        store
-            .apply_campaign_rows(
-                "big",
-                ApplyMode::AddAndUpdate,
-                false,
-                &mut (0..N).map(|i| {
-                    let n = if i % 2 == 0 { i as i64 } else { -1 };
-                    Ok(row(
-                        i + 1,
-                        Some(&format!("u{i}@x")),
-                        vec![None, Some(StoredValue::Integer(n))],
-                    ))
-                }),
-                &mut |_, o| {
-                    counts[o as usize] += 1;
-                    Ok(())
-                },
-                &mut || true,
-            )
-            .unwrap();
-        assert_eq!(counts, [0, N / 2, N / 2, 0]);
+        // Again: every other row changed; blanks keep the stored email.
+        let rows = (0..N)
+            .map(|i| {
+                let n = if i % 2 == 0 { i as i64 } else { -1 };
+                row(
+                    i + 1,
+                    Some(&format!("u{i}@x")),
+                    vec![None, Some(StoredValue::Integer(n))],
+                )
+            })
+            .collect();
+        let outcome = apply(&store, "big", ApplyMode::AddAndUpdate, false, rows, true).unwrap();
+        assert_eq!(outcome, (0, N / 2, N / 2, vec![]));
         let mut scanned = 0u64;
         store
-            .scan_campaign_rows("big", &mut |_| {
+            .scan_campaign_rows("big", &mut |values| {
+                assert!(
+                    matches!(&values[0], StoredValue::Text(e) if e == &format!("u{scanned}@x"))
+                );
                 scanned += 1;
                 Ok(())
             })

@@ -4,7 +4,10 @@ mod campaign_tables;
 mod documents;
 mod imports;
 mod search;
+pub(crate) mod staging;
 mod users;
+
+pub use campaign_tables::CANCELLED;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -15,9 +18,9 @@ use userbridge_model::query::Query;
 use userbridge_model::{Connection, Job, JobKind, JobStatus, User, ids, time};
 
 use crate::{
-    AccessToken, ApplyMode, CampaignColumn, CampaignRow, CampaignTable, Client, Conflict,
-    DefinitionDeletion, DocDirectory, Document, ImportDefinitionRecord, ImportRunRecord, Result,
-    RowFilter, RowOutcome, Store, StoreError, StoredValue, UserScan, UserSearch, WriteTx,
+    AccessToken, ApplyMode, CampaignColumn, CampaignTable, Client, Conflict, DefinitionDeletion,
+    DocDirectory, Document, ImportDefinitionRecord, ImportRunRecord, Result, RowFilter, Store,
+    StoreError, StoredValue, UserScan, UserSearch, WriteTx,
 };
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
@@ -35,7 +38,7 @@ const MIGRATIONS: &[&str] = &[
 pub const DEFAULT_CONNECTION: &str = "Username-Password-Authentication";
 
 /// Page cache of the writing connection, in KiB (negative = KiB for SQLite).
-const WRITER_CACHE_KIB: i64 = -65_536;
+pub(crate) const WRITER_CACHE_KIB: i64 = -65_536;
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "userbridge.db";
@@ -632,22 +635,24 @@ impl Store for SqliteStore {
         imports::runs_with_state(&self.reader()?, state)
     }
 
-    fn apply_campaign_rows(
+    fn apply_campaign_staging(
         &self,
         table: &str,
+        create: Option<&CampaignTable>,
         mode: ApplyMode,
         blank_overwrites: bool,
-        rows: &mut dyn Iterator<Item = Result<CampaignRow>>,
-        outcome: &mut dyn FnMut(u64, RowOutcome) -> Result<()>,
-        commit: &mut dyn FnMut() -> bool,
-    ) -> Result<()> {
-        campaign_tables::apply(
+        staging: &mut crate::CampaignStaging,
+        cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
+        commit: &mut dyn FnMut(&crate::StagedOutcome) -> bool,
+    ) -> Result<crate::StagedOutcome> {
+        campaign_tables::apply_staged(
             &mut self.db(),
             table,
+            create,
             mode,
             blank_overwrites,
-            rows,
-            outcome,
+            staging,
+            cancel,
             commit,
         )
     }
