@@ -352,6 +352,21 @@ fn scopes_errors_and_rejects() {
     assert_eq!(rows[0][header.len() - 4], "3", "{text}");
     assert_eq!(rows[0][header.len() - 2], "invalid_email", "{text}");
 
+    // Cancel (RUN-5): a finished process cannot be; an unknown one is 404; a read token may
+    // not cancel anything.
+    let cancel = format!("{API}/processes/{pid}/cancel");
+    let (status, body) = server.post(&cancel, &token, json!({}));
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["errorCode"], "process_finished");
+    let (status, _) = server.post(
+        &format!("{API}/processes/run_nothing/cancel"),
+        &token,
+        json!({}),
+    );
+    assert_eq!(status, 404);
+    let (status, _) = server.post(&cancel, &reader, json!({}));
+    assert_eq!(status, 403);
+
     // A dry run with a document override changes nothing.
     let process = start(
         &server,

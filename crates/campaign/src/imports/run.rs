@@ -377,17 +377,40 @@ fn resolve_sources(import: &ValidImport, headers: Option<&[String]>) -> Result<V
     for (i, m) in import.definition.mapping.iter().enumerate() {
         let index = match (&m.source, headers) {
             (SourceColumn::Position(p), _) => p.saturating_sub(1),
-            (SourceColumn::Name(n), Some(h)) => h
-                .iter()
-                .position(|c| c == n)
-                .or_else(|| {
-                    h.iter()
-                        .position(|c| c.trim().eq_ignore_ascii_case(n.trim()))
-                })
-                .ok_or_else(|| CampaignError::InvalidImport {
-                    entry: format!("mapping[{i}] ({n:?})"),
-                    reason: format!("the document's header has no column {n:?} (it has {h:?})"),
-                })?,
+            (SourceColumn::Name(n), Some(h)) => {
+                // Exact names first, then ignoring case and surrounding spaces.
+                let mut found: Vec<usize> = (0..h.len()).filter(|&c| h[c] == *n).collect();
+                if found.is_empty() {
+                    found = (0..h.len())
+                        .filter(|&c| h[c].trim().eq_ignore_ascii_case(n.trim()))
+                        .collect();
+                }
+                match found.as_slice() {
+                    [one] => *one,
+                    [] => {
+                        return Err(CampaignError::InvalidImport {
+                            entry: format!("mapping[{i}] ({n:?})"),
+                            reason: format!(
+                                "the document's header has no column {n:?} (it has {h:?})"
+                            ),
+                        });
+                    }
+                    several => {
+                        // Picking one would silently drop the other's values.
+                        let positions: Vec<String> =
+                            several.iter().map(|c| format!("#{}", c + 1)).collect();
+                        return Err(CampaignError::InvalidImport {
+                            entry: format!("mapping[{i}] ({n:?})"),
+                            reason: format!(
+                                "the document's header names {} columns {n:?}; map them by \
+                                 position ({})",
+                                several.len(),
+                                positions.join(", ")
+                            ),
+                        });
+                    }
+                }
+            }
             (SourceColumn::Name(n), None) => {
                 return Err(CampaignError::InvalidImport {
                     entry: format!("mapping[{i}] ({n:?})"),

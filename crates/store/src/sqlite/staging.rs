@@ -43,6 +43,52 @@ impl rusqlite::ToSql for StagedCell<'_> {
     }
 }
 
+/// Bits of the filter that proves a file free of duplicate keys (16 MiB).
+const FILTER_BITS: usize = 1 << 27;
+/// Bit positions per key.
+const FILTER_HASHES: u32 = 6;
+
+/// A Bloom filter over the staged keys, fixed in size: it never says "new" for a key seen
+/// before, so while no key hits only set bits the file is proven free of duplicates and the
+/// key index and its scan are skipped. A hit only means "maybe": the index decides then.
+struct KeyFilter {
+    hasher: std::collections::hash_map::RandomState,
+    bits: Vec<u64>,
+    maybe_duplicate: bool,
+}
+
+impl KeyFilter {
+    fn new() -> KeyFilter {
+        KeyFilter {
+            hasher: std::collections::hash_map::RandomState::new(),
+            bits: Vec::new(),
+            maybe_duplicate: false,
+        }
+    }
+
+    fn insert(&mut self, key: &str) {
+        if self.maybe_duplicate {
+            return; // already undecided: the index will tell
+        }
+        if self.bits.is_empty() {
+            self.bits = vec![0; FILTER_BITS / 64];
+        }
+        let hash = std::hash::BuildHasher::hash_one(&self.hasher, key);
+        let (h1, h2) = (hash as u32, (hash >> 32) as u32 | 1);
+        let mut all_set = true;
+        for i in 0..FILTER_HASHES {
+            let bit = (h1.wrapping_add(i.wrapping_mul(h2)) as usize) & (FILTER_BITS - 1);
+            let (word, mask) = (bit / 64, 1u64 << (bit % 64));
+            all_set &= self.bits[word] & mask != 0;
+            self.bits[word] |= mask;
+        }
+        if all_set {
+            self.maybe_duplicate = true;
+            self.bits = Vec::new();
+        }
+    }
+}
+
 /// One member of a group of records sharing a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StagedRecordRef {
@@ -89,6 +135,9 @@ pub struct CampaignStaging {
     rows_to_apply: u64,
     in_transaction: u64,
     insert_sql: String,
+    keys: KeyFilter,
+    /// The key index exists (built by `finish_reading` when duplicates are possible).
+    indexed: bool,
 }
 
 impl std::fmt::Debug for CampaignStaging {
@@ -162,6 +211,8 @@ impl CampaignStaging {
             rows_to_apply: 0,
             in_transaction: 0,
             insert_sql,
+            keys: KeyFilter::new(),
+            indexed: false,
         })
     }
 
@@ -213,6 +264,9 @@ impl CampaignStaging {
         }
         self.begin_if_needed()?;
         encode_fields(fields, scratch);
+        if let Some(key) = key {
+            self.keys.insert(key);
+        }
         let seq = self.next_seq;
         let mut stmt = self.db.prepare_cached(&self.insert_sql)?;
         stmt.raw_bind_parameter(1, seq)?;
@@ -258,12 +312,18 @@ impl CampaignStaging {
         Ok(seq)
     }
 
-    /// Ends the reading phase: commits and indexes the keys of the records to apply.
+    /// Ends the reading phase: commits and, unless the key filter proved every key unique,
+    /// indexes the keys of the records to apply.
     pub fn finish_reading(&mut self) -> Result<()> {
         self.commit()?;
-        self.db.execute_batch(
-            "CREATE INDEX records_key ON records (key, seq) WHERE key IS NOT NULL AND code IS NULL",
-        )?;
+        self.keys.bits = Vec::new();
+        if self.keys.maybe_duplicate {
+            self.db.execute_batch(
+                "CREATE INDEX records_key ON records (key, seq)
+                 WHERE key IS NOT NULL AND code IS NULL",
+            )?;
+            self.indexed = true;
+        }
         Ok(())
     }
 
@@ -275,6 +335,9 @@ impl CampaignStaging {
         decide: &mut dyn FnMut(&[StagedRecordRef], &mut Vec<Mark>),
     ) -> Result<u64> {
         self.commit()?;
+        if !self.indexed {
+            return Ok(0); // no key was seen twice
+        }
         let tx = self.db.transaction()?;
         {
             let mut groups = tx.prepare(
@@ -445,6 +508,32 @@ mod tests {
             encode_fields(&fields, &mut buf);
             prop_assert_eq!(decode_fields(&buf).ok(), Some(fields));
         }
+    }
+
+    #[test]
+    fn the_key_filter_never_misses_a_duplicate() {
+        let mut filter = KeyFilter::new();
+        for i in 0..10_000 {
+            filter.insert(&format!("user{i}@example.com"));
+        }
+        // 10,000 distinct keys in 2^27 bits with 6 hashes: a false "maybe" is ~1e-15 likely.
+        assert!(!filter.maybe_duplicate);
+        filter.insert("user42@example.com");
+        assert!(filter.maybe_duplicate);
+    }
+
+    #[test]
+    fn unique_keys_skip_the_index_and_duplicates_are_still_found() -> Result<()> {
+        let dir = tempfile::tempdir().map_err(|e| StoreError::Invalid(e.to_string()))?;
+        let mut buf = Vec::new();
+        let v = |s: &str| vec![Some(StoredValue::Text(s.into()))];
+        let mut unique = CampaignStaging::create(dir.path(), "u", 1)?;
+        unique.add_row(2, Some("a"), &[], &v("a"), &mut buf)?;
+        unique.add_row(3, Some("b"), &[], &v("b"), &mut buf)?;
+        unique.finish_reading()?;
+        assert!(!unique.indexed);
+        assert_eq!(unique.resolve_duplicates(&mut |_, _| unreachable!())?, 0);
+        Ok(())
     }
 
     #[test]

@@ -99,7 +99,7 @@ pub fn imports(
             let mut valid = definition.validate(store.as_ref(), docs)?;
             valid.id = Some(record.id.clone());
             valid.version = Some(record.version);
-            let report = imports::run(store.as_ref(), docs, &valid, dry_run)?;
+            let report = run_with_progress(store.as_ref(), docs, &valid, dry_run)?;
             let json = serde_json::to_string_pretty(&report)?;
             store.save_import_run(&ImportRunRecord {
                 id: report.process_id.clone(),
@@ -304,4 +304,36 @@ pub fn tables(store: Arc<SqliteStore>, command: TablesCommand) -> anyhow::Result
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs an import; on a terminal, a bar on standard error follows its progress by bytes read
+/// (RUN-4), then names the applying phase.
+fn run_with_progress(
+    store: &dyn Store,
+    docs: &Documents,
+    valid: &imports::ValidImport,
+    dry_run: bool,
+) -> anyhow::Result<imports::Report> {
+    let Some(bar) = crate::progress::bar("reading") else {
+        return Ok(imports::run(store, docs, valid, dry_run)?);
+    };
+    let control = imports::RunControl::default();
+    let report = std::thread::scope(|scope| {
+        let run = scope.spawn(|| {
+            imports::run_with(store, docs, valid, dry_run, imports::new_run_id(), &control)
+        });
+        while !run.is_finished() {
+            let p = control.progress();
+            bar.set_length(p.bytes_total);
+            bar.set_position(p.bytes_read);
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        run.join().unwrap_or_else(|_| {
+            Err(userbridge_campaign::CampaignError::Internal(
+                "the run panicked".into(),
+            ))
+        })
+    });
+    bar.finish_and_clear();
+    Ok(report?)
 }
