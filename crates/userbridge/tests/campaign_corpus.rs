@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::Dir;
+use common::{Dir, create_import as create};
 use serde_json::Value;
 
 /// Where every case's document is uploaded.
@@ -25,36 +25,9 @@ fn upload(dir: &Dir, name: &str, bytes: impl AsRef<[u8]>) -> String {
     format!("{FOLDER}/{name}")
 }
 
-/// Saves a definition reading `document` into `table` (created from the mapping).
-fn create(dir: &Dir, name: &str, document: &str, table: &str, extra: &[&str]) -> String {
-    let mut args = vec![
-        "campaign",
-        "imports",
-        "create",
-        "--name",
-        name,
-        "--document",
-        document,
-        "--table",
-        table,
-        "--create-table",
-    ];
-    args.extend_from_slice(extra);
-    dir.ok(&args).trim().to_string()
-}
-
 /// Runs a definition that must produce a report; returns it and the exit code.
 fn run(dir: &Dir, id: &str) -> (Value, i32) {
-    let out = dir.run(&["campaign", "imports", "run", id]);
-    let code = out.status.code().expect("killed by a signal");
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let report = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "run {id}: no report ({e}): {stdout} {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (report, code)
+    common::run_report(dir, &["campaign", "imports", "run", id])
 }
 
 /// Runs a definition that must fail as a whole: exit 1, no report, one error line (returned).

@@ -6,22 +6,8 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Dir, read_delimited};
+use common::{Dir, read_delimited, run_report as run};
 use serde_json::Value;
-
-/// Runs an import; returns the report and the exit code.
-fn run(dir: &Dir, args: &[&str]) -> (Value, i32) {
-    let out = dir.run(args);
-    let code = out.status.code().unwrap();
-    let stdout = String::from_utf8(out.stdout).unwrap();
-    let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| {
-        panic!(
-            "{args:?}: no report ({e}): {stdout} {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (report, code)
-}
 
 fn counts(report: &Value) -> (u64, u64, u64, u64, u64) {
     let c = &report["counts"];
@@ -217,20 +203,7 @@ fn seed_recipe_end_to_end() {
 
 /// Saves a definition named after its document (names are unique per instance, IMP-41).
 fn create(dir: &Dir, document: &str, table: &str, extra: &[&str]) -> String {
-    let mut args = vec![
-        "campaign",
-        "imports",
-        "create",
-        "--name",
-        document,
-        "--document",
-        document,
-        "--table",
-        table,
-        "--create-table",
-    ];
-    args.extend_from_slice(extra);
-    dir.ok(&args).trim().to_string()
+    common::create_import(dir, document, document, table, extra)
 }
 
 #[test]

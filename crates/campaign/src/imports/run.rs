@@ -23,7 +23,7 @@ use userbridge_store::{CampaignStaging, Mark, StagedOutcome, StagedRecordRef, St
 use super::control::{Phase, RunControl};
 use super::definition::{Duplicates, Mode, SourceColumn, ValidImport};
 use super::report::{Counts, DefinitionRef, Report, SourceReport, TargetReport, ThresholdReport};
-use crate::delimited::{Counts as ReaderCounts, DelimitedReader};
+use crate::delimited::{Counts as ReaderCounts, DelimitedReader, ReadError};
 use crate::values::{Cell, ColumnType, Value, key_part_of_cell};
 use crate::{CampaignError, Documents, Name, OnConflict, Result};
 
@@ -83,7 +83,7 @@ enum Item {
 enum Message {
     Chunk { items: Vec<Item>, bytes: u64 },
     Done(ReaderCounts),
-    Failed(CampaignError),
+    Failed(ReadError),
 }
 
 /// The canonical stored form of a converted cell: the same every run, so `unchanged` works.
@@ -207,15 +207,11 @@ pub fn run_with(
                     }
                 }
                 Message::Done(counts) => return Ok((read, counts)),
-                Message::Failed(e) => return Err(e),
+                Message::Failed(e) => return Err(read_error(e)),
             }
         }
         // The reader stopped without a last word: it saw the cancel flag.
         Err(CampaignError::Cancelled)
-    })
-    .map_err(|e| match e {
-        CampaignError::Read { source, .. } => read_error(source),
-        other => other,
     })?;
 
     control.set_phase(Phase::Applying);
@@ -223,7 +219,7 @@ pub fn run_with(
     staging.resolve_duplicates(&mut |members, marks| {
         duplicate_marks(def.duplicates, members, marks)
     })?;
-    let tallies = staging.reject_tallies()?;
+    let tallies = staging.reject_tallies();
     let counted_before: u64 = tallies.iter().map(|t| t.counted).sum();
     let first_n = def
         .thresholds
@@ -275,7 +271,7 @@ pub fn run_with(
             .collect();
         staging.mark(&marks)?;
     }
-    let tallies = staging.reject_tallies()?;
+    let tallies = staging.reject_tallies();
     let rejected: u64 = tallies.iter().map(|t| t.rows).sum();
     let counts = Counts {
         physical_lines: reader_counts.physical_lines,
@@ -444,10 +440,7 @@ impl Converter<'_> {
             let item = match reader.next() {
                 None => break,
                 Some(Err(e)) => {
-                    let _ = sender.send(Message::Failed(CampaignError::Read {
-                        document: String::new(),
-                        source: e,
-                    }));
+                    let _ = sender.send(Message::Failed(e));
                     return;
                 }
                 Some(Ok(Err(bad))) => Item::Rejected {

@@ -17,6 +17,7 @@
 //! an empty BLOB cannot be mistaken for a value. The file is scratch: no journal, no fsync,
 //! removed when the staging is dropped.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -136,6 +137,9 @@ pub struct CampaignStaging {
     in_transaction: u64,
     insert_sql: String,
     keys: KeyFilter,
+    /// Rejected records by reason code: (rows, of which count toward thresholds). Kept as
+    /// records are marked, so the report never scans the staging file for them.
+    tallies: BTreeMap<String, (u64, u64)>,
     /// The key index exists (built by `finish_reading` when duplicates are possible).
     indexed: bool,
 }
@@ -212,6 +216,7 @@ impl CampaignStaging {
             in_transaction: 0,
             insert_sql,
             keys: KeyFilter::new(),
+            tallies: BTreeMap::new(),
             indexed: false,
         })
     }
@@ -244,6 +249,12 @@ impl CampaignStaging {
             self.in_transaction = 0;
         }
         Ok(())
+    }
+
+    fn tally(&mut self, code: &str, counted: bool) {
+        let (rows, counts) = self.tallies.entry(code.to_string()).or_default();
+        *rows += 1;
+        *counts += u64::from(counted);
     }
 
     /// Stages a record to apply. `scratch` is a reusable buffer.
@@ -309,6 +320,7 @@ impl CampaignStaging {
                 message
             ])?;
         self.next_seq += 1;
+        self.tally(code, true);
         Ok(seq)
     }
 
@@ -338,6 +350,7 @@ impl CampaignStaging {
         if !self.indexed {
             return Ok(0); // no key was seen twice
         }
+        let mut tallied: Vec<(String, bool)> = Vec::new();
         let tx = self.db.transaction()?;
         {
             let mut groups = tx.prepare(
@@ -366,6 +379,7 @@ impl CampaignStaging {
                             mark.message,
                             mark.counted
                         ])?;
+                        tallied.push((mark.code.clone(), mark.counted));
                     }
                 }
                 members.clear();
@@ -392,12 +406,16 @@ impl CampaignStaging {
         tx.execute("DELETE FROM marks", [])?;
         tx.commit()?;
         self.rows_to_apply -= marked as u64;
+        for (code, counted) in tallied {
+            self.tally(&code, counted);
+        }
         Ok(marked as u64)
     }
 
     /// Marks records rejected after staging (`not_found` after the apply).
     pub fn mark(&mut self, marks: &[Mark]) -> Result<()> {
         self.commit()?;
+        let mut tallied: Vec<(&str, bool)> = Vec::new();
         let tx = self.db.transaction()?;
         {
             let mut update = tx.prepare(
@@ -411,27 +429,29 @@ impl CampaignStaging {
                     mark.message,
                     mark.counted
                 ])?;
-                self.rows_to_apply -= changed as u64;
+                if changed > 0 {
+                    self.rows_to_apply -= 1;
+                    tallied.push((&mark.code, mark.counted));
+                }
             }
         }
         tx.commit()?;
+        for (code, counted) in tallied {
+            self.tally(code, counted);
+        }
         Ok(())
     }
 
-    /// Rejected records by reason code.
-    pub fn reject_tallies(&self) -> Result<Vec<RejectTally>> {
-        let mut stmt = self.db.prepare(
-            "SELECT code, count(*), sum(counted) FROM records WHERE code IS NOT NULL
-             GROUP BY code ORDER BY code",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(RejectTally {
-                code: r.get(0)?,
-                rows: r.get::<_, i64>(1)? as u64,
-                counted: r.get::<_, Option<i64>>(2)?.unwrap_or(0) as u64,
+    /// Rejected records by reason code, in code order.
+    pub fn reject_tallies(&self) -> Vec<RejectTally> {
+        self.tallies
+            .iter()
+            .map(|(code, &(rows, counted))| RejectTally {
+                code: code.clone(),
+                rows,
+                counted,
             })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            .collect()
     }
 
     /// Records to apply (staged and not rejected so far).
@@ -471,16 +491,6 @@ impl CampaignStaging {
             })?;
         }
         Ok(())
-    }
-
-    /// The line of a staged record.
-    pub fn line_of(&self, seq: i64) -> Result<u64> {
-        let line: i64 =
-            self.db
-                .query_row("SELECT line FROM records WHERE seq = ?1", [seq], |r| {
-                    r.get(0)
-                })?;
-        Ok(line as u64)
     }
 
     /// Ensures no transaction of the staging connection is open, so another connection
@@ -587,7 +597,7 @@ mod tests {
                 (3, "invalid_integer".to_string(), f("bad"))
             ]
         );
-        let tallies = s.reject_tallies()?;
+        let tallies = s.reject_tallies();
         assert_eq!(tallies.iter().map(|t| t.counted).sum::<u64>(), 1);
         let path = s.path().to_path_buf();
         drop(s);

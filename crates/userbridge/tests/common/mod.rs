@@ -293,3 +293,35 @@ pub fn comparable(ndjson: &str) -> Vec<Value> {
         })
         .collect()
 }
+
+/// `campaign imports create` of a definition into a new table; returns its id.
+pub fn create_import(dir: &Dir, name: &str, document: &str, table: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "campaign",
+        "imports",
+        "create",
+        "--name",
+        name,
+        "--document",
+        document,
+        "--table",
+        table,
+        "--create-table",
+    ];
+    args.extend_from_slice(extra);
+    dir.ok(&args).trim().to_string()
+}
+
+/// Runs a command that prints a run report; returns the report and the exit code.
+pub fn run_report(dir: &Dir, args: &[&str]) -> (Value, i32) {
+    let out = dir.run(args);
+    let code = out.status.code().expect("killed by a signal");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let report = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!(
+            "{args:?}: no report ({e}): {stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (report, code)
+}
