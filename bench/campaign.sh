@@ -4,22 +4,10 @@
 # add-and-update mode into the full one; in the same run the sqlite3 CLI .imports the same
 # file into an equivalent table (same columns, unique key).
 #   bench/campaign.sh [USERS]        (default 1000000; data kept in bench/out/)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-users=${1:-1000000}
-out=bench/out
-mkdir -p "$out"
-need() { command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2"; }; }
-need hyperfine hyperfine
-need sqlite3 sqlite3
-[ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time; }
-cargo build --release -q
-ub=$PWD/target/release/userbridge
+source "$(dirname "$0")/lib.sh"
 
 source=$out/users-$users
-if [ "$("$ub" --data-dir "$source" users count 2>/dev/null || echo 0)" != "$users" ]; then
-  rm -rf "$source"; "$ub" --data-dir "$source" users seed --count "$users"
-fi
+seeded "$source" "$users"
 tsv=$out/contacts-$users.tsv
 [ -s "$tsv" ] || "$ub" --data-dir "$source" export --format tsv \
   --field 'email=Email Address' --field 'created_at=Created At' \
@@ -54,18 +42,8 @@ hyperfine --runs 5 --export-json "$out/campaign-$users.json" \
 hyperfine --runs 5 --export-json "$out/campaign-update-$users.json" \
   -n "userbridge run (add and update, full table)" \
   "$ub --data-dir $work campaign imports run $def"
-python3 - "$out/campaign-$users.json" "$out/campaign-update-$users.json" "$users" <<'PY'
-import json, statistics, sys
-runs = {}
-for path in sys.argv[1:3]:
-    for r in json.load(open(path))["results"]:
-        runs[r["command"]] = statistics.median(r["times"])
-n = int(sys.argv[3])
-for name, t in runs.items():
-    print(f"median {name}: {t:.2f} s = {n / t:,.0f} rows/s")
-ub, ref = runs["userbridge run (empty table)"], runs["sqlite3 .import (empty table)"]
-print(f"ratio userbridge / sqlite3 (empty table): {ub / ref:.2f}")
-PY
+medians rows "$users" "userbridge run (empty table)" "sqlite3 .import (empty table)" \
+  "$out/campaign-$users.json" "$out/campaign-update-$users.json"
 echo "== peak memory (KB)"
 rm -rf "$work" && cp -r "$template" "$work"
 /usr/bin/time -f "empty table: %M KB" "$ub" --data-dir "$work" campaign imports run "$def" >/dev/null

@@ -10,5 +10,8 @@ CREATE TABLE users (
     linked_identities TEXT, password_hash TEXT, custom_password_hash TEXT, mfa_factors TEXT
 );
 CREATE UNIQUE INDEX users_email ON users (email, connection_id);
-CREATE UNIQUE INDEX users_username ON users (connection_id, username) WHERE username IS NOT NULL;
+-- The CSV cannot carry NULL: a user without a username arrives as '', which userbridge stores
+-- as NULL; the partial index leaves both out.
+CREATE UNIQUE INDEX users_username ON users (connection_id, username)
+    WHERE username IS NOT NULL AND username <> '';
 CREATE INDEX users_created ON users (created_at, user_id);

@@ -3,23 +3,11 @@
 # a bcrypt password_hash, imported as is) into an empty connection, then again with --upsert
 # into the full one; the sqlite3 CLI .imports the same users as CSV into an equivalent table.
 #   bench/import.sh [USERS]        (default 1000000; data kept in bench/out/)
-set -euo pipefail
-cd "$(dirname "$0")/.."
-users=${1:-1000000}
-out=bench/out
-mkdir -p "$out"
-need() { command -v "$1" >/dev/null || { apt-get update -qq && apt-get install -y -qq "$2"; }; }
-need hyperfine hyperfine
-need sqlite3 sqlite3
-[ -x /usr/bin/time ] || { apt-get update -qq && apt-get install -y -qq time; }
-cargo build --release -q
-ub=$PWD/target/release/userbridge
+source "$(dirname "$0")/lib.sh"
 conn=Username-Password-Authentication
 
 source=$out/users-$users
-if [ "$("$ub" --data-dir "$source" users count 2>/dev/null || echo 0)" != "$users" ]; then
-  rm -rf "$source"; "$ub" --data-dir "$source" users seed --count "$users"
-fi
+seeded "$source" "$users"
 file=$out/import-$users.ndjson
 if [ ! -s "$file" ]; then
   # The same bcrypt hash for everyone: it is stored as given, never re-hashed.
@@ -57,18 +45,8 @@ plain=$out/import-$users-plain.ndjson
 hyperfine --runs 3 --export-json "$out/import-upsert-$users.json" \
   -n "userbridge import --upsert (full connection)" \
   "$ub --data-dir $out/import-empty import $plain --connection $conn --upsert"
-python3 - "$out/import-$users.json" "$out/import-upsert-$users.json" "$users" <<'PY'
-import json, statistics, sys
-runs = {}
-for path in sys.argv[1:3]:
-    for r in json.load(open(path))["results"]:
-        runs[r["command"]] = statistics.median(r["times"])
-n = int(sys.argv[3])
-for name, t in runs.items():
-    print(f"median {name}: {t:.2f} s = {n / t:,.0f} users/s")
-ub, ref = runs["userbridge import (empty connection)"], runs["sqlite3 .import (empty table)"]
-print(f"ratio userbridge / sqlite3 (empty): {ub / ref:.2f}")
-PY
+medians users "$users" "userbridge import (empty connection)" "sqlite3 .import (empty table)" \
+  "$out/import-$users.json" "$out/import-upsert-$users.json"
 echo "== peak memory (KB)"
 rm -rf "$out/import-mem"
 /usr/bin/time -f "empty connection: %M KB" "$ub" --data-dir "$out/import-mem" import "$file" --connection $conn >/dev/null
