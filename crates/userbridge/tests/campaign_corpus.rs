@@ -737,3 +737,38 @@ fn duplicate_header_name_mapping_is_explicit() {
     );
     assert!(table_names(&dir).is_empty());
 }
+
+/// A `truncate` column cuts long text to its `max_length` and the report counts each cut cell
+/// (nothing is rejected, nothing is cut silently).
+#[test]
+fn truncated_cells_are_counted() {
+    let dir = new_dir();
+    let document = upload(
+        &dir,
+        "long.csv",
+        "Email,Name\na@example.com,Alexandra\nb@example.com,Bo\n",
+    );
+    let definition = serde_json::json!({
+        "name": "truncate",
+        "document": document,
+        "target": { "table": "t_truncate", "create": true },
+        "mapping": [
+            { "source": "Email", "column": { "name": "Email", "type": "email" } },
+            { "source": "Name", "column": { "name": "Name", "type": "text", "max_length": 4, "truncate": true } },
+        ],
+        "key": ["Email"],
+    });
+    std::fs::write(dir.path().join("def.json"), definition.to_string()).unwrap();
+    let id = dir
+        .ok(&["campaign", "imports", "create", "--from", "def.json"])
+        .trim()
+        .to_string();
+    let (report, code) = run(&dir, &id);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(counts(&report), [2, 2, 0, 0, 0]);
+    assert_eq!(report["truncated_cells"], 1, "{report}");
+    assert_eq!(
+        table(&dir, "t_truncate").1,
+        [["a@example.com", "Alex"], ["b@example.com", "Bo"]]
+    );
+}

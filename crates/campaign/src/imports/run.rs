@@ -66,6 +66,8 @@ enum Item {
         key: Option<String>,
         fields: Vec<String>,
         values: Vec<Option<StoredValue>>,
+        /// Text values cut to their column's maximum length (`truncate` columns).
+        truncated: u64,
     },
     Rejected {
         line: u64,
@@ -155,6 +157,7 @@ pub fn run_with(
         sources: &sources,
         expected_fields: headers.as_ref().map(Vec::len),
     };
+    let mut truncated_cells = 0u64;
     let (read, reader_counts) = std::thread::scope(|scope| -> Result<(u64, ReaderCounts)> {
         let (sender, chunks) = mpsc::sync_channel::<Message>(CHANNEL_CHUNKS);
         let cancelled = control.cancel_flag();
@@ -173,7 +176,9 @@ pub fn run_with(
                                 key,
                                 fields,
                                 values,
+                                truncated,
                             } => {
+                                truncated_cells += truncated;
                                 staging.add_row(
                                     line,
                                     key.as_deref(),
@@ -352,7 +357,7 @@ pub fn run_with(
             0.0
         },
         rejects_by_reason: tallies.iter().map(|t| (t.code.clone(), t.rows)).collect(),
-        truncated_cells: 0,
+        truncated_cells,
         threshold: ThresholdReport {
             max_rejected_rows: def.thresholds.max_rejected_rows,
             max_rejected_percent: def.thresholds.max_rejected_percent,
@@ -485,10 +490,14 @@ impl Converter<'_> {
         }
         let mut converted: Vec<Option<Cell>> = vec![None; def.mapping.len()];
         let mut problems: Vec<(&str, String, String)> = Vec::new();
+        let mut truncated = 0;
         for (i, m) in def.mapping.iter().enumerate() {
             let raw = fields.get(self.sources[i]).map_or("", String::as_str);
             match m.column.convert(raw, &def.clear_token) {
-                Ok((cell, _)) => converted[i] = Some(cell),
+                Ok((cell, cut)) => {
+                    truncated += u64::from(cut);
+                    converted[i] = Some(cell);
+                }
                 Err(r) => problems.push((&m.column.name, r.reason.as_str().to_string(), r.message)),
             }
         }
@@ -533,6 +542,7 @@ impl Converter<'_> {
             key,
             fields,
             values,
+            truncated,
         }
     }
 }
