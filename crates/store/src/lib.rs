@@ -11,7 +11,9 @@ pub mod sqlite;
 
 pub use sqlite::CANCELLED;
 pub use sqlite::SqliteStore;
-pub use sqlite::staging::{CampaignStaging, Mark, RejectTally, StagedRecordRef, StagedReject};
+pub use sqlite::staging::{
+    CampaignStaging, Mark, RejectTally, StagedRecordRef, StagedReject, encode_fields,
+};
 
 /// Errors of the storage layer.
 #[derive(Debug, thiserror::Error)]

@@ -9,7 +9,7 @@ mod sniff;
 mod types;
 
 pub use encoding::{Encoding, UnknownEncoding};
-pub use reader::{Counts, DelimitedReader};
+pub use reader::{Counts, DelimitedReader, RecordView};
 pub use sniff::{ProposedType, Sniffed, SniffedColumn, sniff};
 
 /// How a delimited file is read: every setting explicit (saved definitions never say "auto").

@@ -199,6 +199,9 @@ pub struct DelimitedReader {
     raw: Vec<u8>,
     field_buf: Vec<u8>,
     ends: Vec<usize>,
+    /// The current record, decoded: its text and its fields' text (fields end at `ends`).
+    raw_text: String,
+    fields_text: String,
     headers: Option<Vec<String>>,
     encoding: Encoding,
     bom: bool,
@@ -256,6 +259,8 @@ impl DelimitedReader {
             raw: Vec::new(),
             field_buf: Vec::new(),
             ends: Vec::new(),
+            raw_text: String::new(),
+            fields_text: String::new(),
             headers: None,
             encoding,
             bom,
@@ -271,31 +276,25 @@ impl DelimitedReader {
             reader.counts.skipped_lines += 1;
         }
         if dialect.header {
-            loop {
-                match reader.next_raw()? {
-                    None => break,
-                    Some(Ok(record)) if is_blank(&record.raw) && record.fields.len() <= 1 => {
-                        reader.counts.blank_lines += 1;
-                    }
-                    Some(Ok(record)) => {
-                        reader.headers = Some(record.fields);
-                        break;
-                    }
-                    Some(Err(e)) => {
-                        return Err(ReadError {
-                            kind: ReadErrorKind::BadHeader,
-                            line: e.line(),
-                            byte: reader.bytes.load(Ordering::Relaxed),
-                            message: format!(
-                                "the header row cannot be read: {}",
-                                match e {
-                                    RecordError::UnbalancedQuotes { .. } => "unbalanced quotes",
-                                    RecordError::Encoding { .. } =>
-                                        "bytes invalid in the chosen encoding",
-                                }
-                            ),
-                        });
-                    }
+            match reader.advance()? {
+                None => {}
+                Some(Ok(_)) => {
+                    reader.headers = Some(reader.view(0).fields().map(String::from).collect())
+                }
+                Some(Err(e)) => {
+                    return Err(ReadError {
+                        kind: ReadErrorKind::BadHeader,
+                        line: e.line(),
+                        byte: reader.bytes.load(Ordering::Relaxed),
+                        message: format!(
+                            "the header row cannot be read: {}",
+                            match e {
+                                RecordError::UnbalancedQuotes { .. } => "unbalanced quotes",
+                                RecordError::Encoding { .. } =>
+                                    "bytes invalid in the chosen encoding",
+                            }
+                        ),
+                    });
                 }
             }
         }
@@ -572,39 +571,134 @@ impl DelimitedReader {
     }
 
     /// The next record, blank lines included (they come back as records).
-    fn next_raw(&mut self) -> Result<Option<Result<Record, RecordError>>, ReadError> {
-        let parsed = match self.parse()? {
-            None => return Ok(None),
-            Some(p) => p,
-        };
-        Ok(Some(match parsed {
-            Parsed::Unbalanced { line, raw } => Err(RecordError::UnbalancedQuotes {
-                line,
-                raw: String::from_utf8_lossy(&raw).into_owned(),
-            }),
-            Parsed::Record { line } => self.decode(line),
-        }))
+    /// Moves to the next record that is not blank (blank lines are counted and skipped):
+    /// its line, decoded into `raw_text` and `fields_text`, or why it cannot be read.
+    fn advance(&mut self) -> Result<Option<Result<u64, RecordError>>, ReadError> {
+        loop {
+            let Some(parsed) = self.parse()? else {
+                return Ok(None);
+            };
+            let line = match parsed {
+                Parsed::Unbalanced { line, raw } => {
+                    return Ok(Some(Err(RecordError::UnbalancedQuotes {
+                        line,
+                        raw: String::from_utf8_lossy(&raw).into_owned(),
+                    })));
+                }
+                Parsed::Record { line } => line,
+            };
+            // Fields are the record's text less qualifiers and delimiters (ASCII), so they
+            // are valid UTF-8 when the record is; each buffer is checked once.
+            let (Ok(raw), Ok(fields)) = (
+                simdutf8::basic::from_utf8(&self.raw),
+                simdutf8::basic::from_utf8(&self.field_buf),
+            ) else {
+                return Ok(Some(Err(RecordError::Encoding {
+                    line,
+                    raw: String::from_utf8_lossy(&self.raw).into_owned(),
+                })));
+            };
+            if is_blank(raw) && !raw.contains(self.delimiter as char) {
+                self.counts.blank_lines += 1;
+                continue;
+            }
+            self.raw_text.clear();
+            self.raw_text.push_str(raw);
+            self.fields_text.clear();
+            self.fields_text.push_str(fields);
+            return Ok(Some(Ok(line)));
+        }
     }
 
-    fn decode(&mut self, line: u64) -> Result<Record, RecordError> {
-        let encoding_error = |raw: &[u8]| RecordError::Encoding {
+    fn view(&self, line: u64) -> RecordView<'_> {
+        RecordView {
             line,
-            raw: String::from_utf8_lossy(raw).into_owned(),
-        };
-        let raw = match std::str::from_utf8(&self.raw) {
-            Ok(s) => s.to_owned(),
-            Err(_) => return Err(encoding_error(&self.raw)),
-        };
-        let mut fields = Vec::with_capacity(self.ends.len());
-        let mut start = 0;
-        for &end in &self.ends {
-            match std::str::from_utf8(&self.field_buf[start..end]) {
-                Ok(s) => fields.push(s.to_owned()),
-                Err(_) => return Err(encoding_error(&self.raw)),
-            }
-            start = end;
+            raw: &self.raw_text,
+            text: &self.fields_text,
+            ends: &self.ends,
         }
-        Ok(Record { line, raw, fields })
+    }
+
+    /// The next record, borrowed: nothing is allocated per record or per field. The
+    /// [`Iterator`] implementation gives the same records as owned [`Record`]s.
+    #[allow(clippy::type_complexity)]
+    pub fn next_record(
+        &mut self,
+    ) -> Option<Result<Result<RecordView<'_>, RecordError>, ReadError>> {
+        if self.finished {
+            return None;
+        }
+        match self.advance() {
+            Err(e) => {
+                self.finished = true;
+                Some(Err(e))
+            }
+            Ok(None) => {
+                self.finished = true;
+                None
+            }
+            Ok(Some(Err(e))) => {
+                self.counts.rejected += 1;
+                Some(Ok(Err(e)))
+            }
+            Ok(Some(Ok(line))) => {
+                self.counts.records += 1;
+                Some(Ok(Ok(self.view(line))))
+            }
+        }
+    }
+}
+
+/// One record of the file, borrowed from the reader until the next call.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordView<'a> {
+    /// 1-based physical line on which the record starts.
+    pub line: u64,
+    raw: &'a str,
+    text: &'a str,
+    ends: &'a [usize],
+}
+
+impl<'a> RecordView<'a> {
+    /// The record's original text (decoded), without its line terminator.
+    pub fn raw(&self) -> &'a str {
+        self.raw
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The fields, qualifiers removed and doubled qualifiers undone.
+    pub fn fields(&self) -> impl Iterator<Item = &'a str> + 'a {
+        let text = self.text;
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            // `ends` are field boundaries in `text`, so always char boundaries.
+            let field = text.get(start..end).unwrap_or_default();
+            start = end;
+            field
+        })
+    }
+
+    /// The `i`-th field (0-based); `None` past the last.
+    pub fn field(&self, i: usize) -> Option<&'a str> {
+        let end = *self.ends.get(i)?;
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        self.text.get(start..end)
+    }
+
+    pub fn to_record(&self) -> Record {
+        Record {
+            line: self.line,
+            raw: self.raw.to_string(),
+            fields: self.fields().map(String::from).collect(),
+        }
     }
 }
 
@@ -616,32 +710,7 @@ impl Iterator for DelimitedReader {
     type Item = Result<Result<Record, RecordError>, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.finished {
-            return None;
-        }
-        loop {
-            match self.next_raw() {
-                Err(e) => {
-                    self.finished = true;
-                    return Some(Err(e));
-                }
-                Ok(None) => {
-                    self.finished = true;
-                    return None;
-                }
-                Ok(Some(Ok(record))) => {
-                    if is_blank(&record.raw) && !record.raw.contains(self.delimiter as char) {
-                        self.counts.blank_lines += 1;
-                        continue;
-                    }
-                    self.counts.records += 1;
-                    return Some(Ok(Ok(record)));
-                }
-                Ok(Some(Err(e))) => {
-                    self.counts.rejected += 1;
-                    return Some(Ok(Err(e)));
-                }
-            }
-        }
+        self.next_record()
+            .map(|item| item.map(|record| record.map(|view| view.to_record())))
     }
 }

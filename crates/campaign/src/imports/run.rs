@@ -18,12 +18,14 @@ use std::time::Instant;
 
 use rand::Rng;
 use rand::distributions::Alphanumeric;
-use userbridge_store::{CampaignStaging, Mark, StagedOutcome, StagedRecordRef, Store, StoredValue};
+use userbridge_store::{
+    CampaignStaging, Mark, StagedOutcome, StagedRecordRef, Store, StoredValue, encode_fields,
+};
 
 use super::control::{Phase, RunControl};
 use super::definition::{Duplicates, Mode, SourceColumn, ValidImport};
 use super::report::{Counts, DefinitionRef, Report, SourceReport, TargetReport, ThresholdReport};
-use crate::delimited::{Counts as ReaderCounts, DelimitedReader, ReadError};
+use crate::delimited::{Counts as ReaderCounts, DelimitedReader, ReadError, RecordView};
 use crate::values::{Cell, ColumnType, Value, key_part_of_cell};
 use crate::{CampaignError, Documents, Name, OnConflict, Result};
 
@@ -64,14 +66,16 @@ enum Item {
     Row {
         line: u64,
         key: Option<String>,
-        fields: Vec<String>,
+        /// The fields as parsed, encoded for staging (`encode_fields`).
+        fields: Vec<u8>,
         values: Vec<Option<StoredValue>>,
         /// Text values cut to their column's maximum length (`truncate` columns).
         truncated: u64,
     },
     Rejected {
         line: u64,
-        fields: Vec<String>,
+        /// The fields as parsed, encoded for staging (`encode_fields`).
+        fields: Vec<u8>,
         /// The first offending column (empty for whole-row problems).
         column: String,
         /// Codes joined with `;` (§8.2).
@@ -164,7 +168,6 @@ pub fn run_with(
         scope.spawn(move || converter.read_all(reader, sender, &cancelled));
         let mut read = 0u64;
         let mut rejected = 0u64;
-        let mut scratch = Vec::new();
         for message in chunks {
             match message {
                 Message::Chunk { items, bytes } => {
@@ -179,13 +182,7 @@ pub fn run_with(
                                 truncated,
                             } => {
                                 truncated_cells += truncated;
-                                staging.add_row(
-                                    line,
-                                    key.as_deref(),
-                                    &fields,
-                                    &values,
-                                    &mut scratch,
-                                )?;
+                                staging.add_row(line, key.as_deref(), &fields, &values)?;
                             }
                             Item::Rejected {
                                 line,
@@ -195,14 +192,7 @@ pub fn run_with(
                                 message,
                             } => {
                                 rejected += 1;
-                                staging.add_reject(
-                                    line,
-                                    &fields,
-                                    &column,
-                                    &code,
-                                    &message,
-                                    &mut scratch,
-                                )?;
+                                staging.add_reject(line, &fields, &column, &code, &message)?;
                             }
                         }
                     }
@@ -442,7 +432,7 @@ impl Converter<'_> {
     ) {
         let mut items = Vec::with_capacity(CHUNK);
         loop {
-            let item = match reader.next() {
+            let item = match reader.next_record() {
                 None => break,
                 Some(Err(e)) => {
                     let _ = sender.send(Message::Failed(e));
@@ -450,12 +440,12 @@ impl Converter<'_> {
                 }
                 Some(Ok(Err(bad))) => Item::Rejected {
                     line: bad.line(),
-                    fields: vec![bad.raw().to_string()],
+                    fields: encoded([bad.raw()]),
                     column: String::new(),
                     code: bad.code().to_string(),
                     message: bad.to_string(),
                 },
-                Some(Ok(Ok(record))) => self.convert(record.line, record.fields),
+                Some(Ok(Ok(record))) => self.convert(record),
             };
             items.push(item);
             if items.len() == CHUNK {
@@ -476,13 +466,16 @@ impl Converter<'_> {
     }
 
     /// Converts one record: every problem of the row is reported, not only the first.
-    fn convert(&mut self, line: u64, fields: Vec<String>) -> Item {
+    fn convert(&mut self, record: RecordView<'_>) -> Item {
         let def = &self.import.definition;
-        let expected = *self.expected_fields.get_or_insert(fields.len());
-        if fields.len() != expected {
+        let line = record.line;
+        let mut fields = Vec::with_capacity(record.raw().len() + 4 * record.len());
+        encode_fields(record.fields(), &mut fields);
+        let expected = *self.expected_fields.get_or_insert(record.len());
+        if record.len() != expected {
             return Item::Rejected {
                 line,
-                message: format!("{} fields, expected {expected}", fields.len()),
+                message: format!("{} fields, expected {expected}", record.len()),
                 fields,
                 column: String::new(),
                 code: "column_count_mismatch".into(),
@@ -492,7 +485,7 @@ impl Converter<'_> {
         let mut problems: Vec<(&str, String, String)> = Vec::new();
         let mut truncated = 0;
         for (i, m) in def.mapping.iter().enumerate() {
-            let raw = fields.get(self.sources[i]).map_or("", String::as_str);
+            let raw = record.field(self.sources[i]).unwrap_or_default();
             match m.column.convert(raw, &def.clear_token) {
                 Ok((cell, cut)) => {
                     truncated += u64::from(cut);
@@ -545,6 +538,13 @@ impl Converter<'_> {
             truncated,
         }
     }
+}
+
+/// Fields in the form staging keeps them.
+fn encoded<'a>(fields: impl IntoIterator<Item = &'a str>) -> Vec<u8> {
+    let mut blob = Vec::new();
+    encode_fields(fields, &mut blob);
+    blob
 }
 
 fn join<'a>(parts: impl Iterator<Item = &'a str>, separator: &str) -> String {

@@ -716,10 +716,9 @@ mod tests {
             |r| r.values.len(),
         );
         let mut staging = CampaignStaging::create(dir.path(), "run", width)?;
-        let mut buf = Vec::new();
         let mut lines = std::collections::HashMap::new();
         for row in &rows {
-            let seq = staging.add_row(row.line, row.key.as_deref(), &[], &row.values, &mut buf)?;
+            let seq = staging.add_row(row.line, row.key.as_deref(), &[], &row.values)?;
             lines.insert(seq, row.line);
         }
         staging.finish_reading()?;
@@ -1075,10 +1074,9 @@ mod tests {
     /// Stages `rows` in `dir` for one of the tests below.
     fn staged(dir: &std::path::Path, rows: &[CampaignRow]) -> CampaignStaging {
         let mut staging = CampaignStaging::create(dir, "run", 2).unwrap();
-        let mut buf = Vec::new();
         for row in rows {
             staging
-                .add_row(row.line, row.key.as_deref(), &[], &row.values, &mut buf)
+                .add_row(row.line, row.key.as_deref(), &[], &row.values)
                 .unwrap();
         }
         staging.finish_reading().unwrap();

@@ -153,8 +153,9 @@ impl std::fmt::Debug for CampaignStaging {
     }
 }
 
-/// Fields as one BLOB: each a little-endian `u32` length and its UTF-8 bytes.
-fn encode_fields(fields: &[String], out: &mut Vec<u8>) {
+/// Fields as one BLOB, the form [`CampaignStaging::add_row`] takes them in: each a
+/// little-endian `u32` length and its UTF-8 bytes. `out` is cleared first.
+pub fn encode_fields<'a>(fields: impl IntoIterator<Item = &'a str>, out: &mut Vec<u8>) {
     out.clear();
     for field in fields {
         let len = u32::try_from(field.len()).unwrap_or(u32::MAX);
@@ -257,14 +258,13 @@ impl CampaignStaging {
         *counts += u64::from(counted);
     }
 
-    /// Stages a record to apply. `scratch` is a reusable buffer.
+    /// Stages a record to apply; `fields` as [`encode_fields`] gives them.
     pub fn add_row(
         &mut self,
         line: u64,
         key: Option<&str>,
-        fields: &[String],
+        fields: &[u8],
         values: &[Option<StoredValue>],
-        scratch: &mut Vec<u8>,
     ) -> Result<i64> {
         if values.len() != self.columns {
             return Err(StoreError::Invalid(format!(
@@ -274,7 +274,6 @@ impl CampaignStaging {
             )));
         }
         self.begin_if_needed()?;
-        encode_fields(fields, scratch);
         if let Some(key) = key {
             self.keys.insert(key);
         }
@@ -283,7 +282,7 @@ impl CampaignStaging {
         stmt.raw_bind_parameter(1, seq)?;
         stmt.raw_bind_parameter(2, line as i64)?;
         stmt.raw_bind_parameter(3, key)?;
-        stmt.raw_bind_parameter(4, scratch.as_slice())?;
+        stmt.raw_bind_parameter(4, fields)?;
         for (i, value) in values.iter().enumerate() {
             stmt.raw_bind_parameter(i + 5, StagedCell(value))?;
         }
@@ -293,18 +292,17 @@ impl CampaignStaging {
         Ok(seq)
     }
 
-    /// Stages a record rejected while reading (conversion, key, column count, …).
+    /// Stages a record rejected while reading (conversion, key, column count, …); `fields`
+    /// as [`encode_fields`] gives them.
     pub fn add_reject(
         &mut self,
         line: u64,
-        fields: &[String],
+        fields: &[u8],
         column: &str,
         code: &str,
         message: &str,
-        scratch: &mut Vec<u8>,
     ) -> Result<i64> {
         self.begin_if_needed()?;
-        encode_fields(fields, scratch);
         let seq = self.next_seq;
         self.db
             .prepare_cached(
@@ -314,7 +312,7 @@ impl CampaignStaging {
             .execute(rusqlite::params![
                 seq,
                 line as i64,
-                scratch.as_slice(),
+                fields,
                 code,
                 column,
                 message
@@ -515,7 +513,7 @@ mod tests {
         #[test]
         fn fields_round_trip(fields in proptest::collection::vec(".*", 0..8)) {
             let mut buf = Vec::new();
-            encode_fields(&fields, &mut buf);
+            encode_fields(fields.iter().map(String::as_str), &mut buf);
             prop_assert_eq!(decode_fields(&buf).ok(), Some(fields));
         }
     }
@@ -535,11 +533,10 @@ mod tests {
     #[test]
     fn unique_keys_skip_the_index_and_duplicates_are_still_found() -> Result<()> {
         let dir = tempfile::tempdir().map_err(|e| StoreError::Invalid(e.to_string()))?;
-        let mut buf = Vec::new();
         let v = |s: &str| vec![Some(StoredValue::Text(s.into()))];
         let mut unique = CampaignStaging::create(dir.path(), "u", 1)?;
-        unique.add_row(2, Some("a"), &[], &v("a"), &mut buf)?;
-        unique.add_row(3, Some("b"), &[], &v("b"), &mut buf)?;
+        unique.add_row(2, Some("a"), &[], &v("a"))?;
+        unique.add_row(3, Some("b"), &[], &v("b"))?;
         unique.finish_reading()?;
         assert!(!unique.indexed);
         assert_eq!(unique.resolve_duplicates(&mut |_, _| unreachable!())?, 0);
@@ -556,20 +553,17 @@ mod tests {
     fn staging_groups_marks_and_streams_rejects() -> Result<()> {
         let dir = tempfile::tempdir().map_err(|e| StoreError::Invalid(e.to_string()))?;
         let mut s = CampaignStaging::create(dir.path(), "t", 1)?;
-        let mut buf = Vec::new();
+        let blob = |s: &str| {
+            let mut buf = Vec::new();
+            encode_fields([s], &mut buf);
+            buf
+        };
         let f = |s: &str| vec![s.to_string()];
         let v = |s: &str| vec![Some(StoredValue::Text(s.into()))];
-        s.add_row(2, Some("a"), &f("A"), &v("A"), &mut buf)?;
-        s.add_reject(
-            3,
-            &f("bad"),
-            "c",
-            "invalid_integer",
-            "not a number",
-            &mut buf,
-        )?;
-        s.add_row(4, Some("b"), &f("B"), &v("B"), &mut buf)?;
-        s.add_row(5, Some("a"), &f("a2"), &v("a2"), &mut buf)?;
+        s.add_row(2, Some("a"), &blob("A"), &v("A"))?;
+        s.add_reject(3, &blob("bad"), "c", "invalid_integer", "not a number")?;
+        s.add_row(4, Some("b"), &blob("B"), &v("B"))?;
+        s.add_row(5, Some("a"), &blob("a2"), &v("a2"))?;
         s.finish_reading()?;
         let mut groups = Vec::new();
         let marked = s.resolve_duplicates(&mut |members, marks| {
