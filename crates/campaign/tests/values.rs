@@ -627,3 +627,20 @@ proptest! {
         prop_assert_eq!(f.parse_datetime(&text), Some(dt), "{} {}", f, text);
     }
 }
+
+#[test]
+fn a_leading_apostrophe_is_removed_only_when_asked() {
+    // IMP-15: formula escaping, as Auth0's and userbridge's exports write it.
+    let mut text = col(ColumnType::Text);
+    assert_eq!(value(&text, "'=1+2"), Value::Text("'=1+2".into()));
+    text.strip_leading_apostrophe = true;
+    assert_eq!(value(&text, "'=1+2"), Value::Text("=1+2".into()));
+    assert_eq!(value(&text, " '+44 20"), Value::Text("+44 20".into()));
+    // One apostrophe only, and nothing else changes.
+    assert_eq!(value(&text, "''quoted'"), Value::Text("'quoted'".into()));
+    assert_eq!(value(&text, "plain"), Value::Text("plain".into()));
+    let mut integer = col(ColumnType::Integer);
+    assert_eq!(reason(&integer, "'-5"), RejectReason::InvalidInteger);
+    integer.strip_leading_apostrophe = true;
+    assert_eq!(value(&integer, "'-5"), Value::Integer(-5));
+}

@@ -128,6 +128,10 @@ pub struct CreateImportArgs {
     /// Key column (target name); repeat for a composite key.
     #[arg(long)]
     pub key: Vec<String>,
+    /// Remove one leading apostrophe (formula escaping, as Auth0's and userbridge's exports
+    /// write it) from this target column's values before converting them; repeatable.
+    #[arg(long = "strip-apostrophe", value_name = "TARGET")]
+    pub strip_apostrophe: Vec<String>,
     /// add_only, update_only, add_and_update (default) or overwrite.
     #[arg(long, default_value = "add_and_update")]
     pub mode: String,
@@ -162,13 +166,14 @@ pub struct CreateImportArgs {
 }
 
 /// The flags of `imports create` that `--from` replaces.
-const DEFINITION_FLAGS: [&str; 18] = [
+const DEFINITION_FLAGS: [&str; 19] = [
     "name",
     "document",
     "table",
     "create_table",
     "map",
     "key",
+    "strip_apostrophe",
     "mode",
     "duplicates",
     "delimiter",

@@ -27,6 +27,22 @@ fn counts(report: &Value) -> (u64, u64, u64, u64, u64) {
     )
 }
 
+/// The Data Import of the seed recipe's TSV: its four columns, keyed on the email.
+const SEED_RECIPE_IMPORT: [&str; 12] = [
+    "--delimiter",
+    "tab",
+    "--map",
+    "Email Address=Email Address:email",
+    "--map",
+    "Created At=Created At:datetime:ISO 8601",
+    "--map",
+    "First Name=First Name:text",
+    "--map",
+    "Last Name=Last Name:text",
+    "--key",
+    "Email Address",
+];
+
 /// `tables rows` as (header, rows).
 fn table_rows(dir: &Dir, table: &str) -> (Vec<String>, Vec<Vec<String>>) {
     let text = dir.ok(&["campaign", "tables", "rows", table, "--limit", "100000"]);
@@ -94,33 +110,13 @@ fn seed_recipe_end_to_end() {
         "--to",
         "/marketing",
     ]);
-    let id = dir
-        .ok(&[
-            "campaign",
-            "imports",
-            "create",
-            "--name",
-            "seed users",
-            "--document",
-            "/marketing/users.tsv",
-            "--table",
-            "contacts",
-            "--create-table",
-            "--delimiter",
-            "tab",
-            "--map",
-            "Email Address=Email Address:email",
-            "--map",
-            "Created At=Created At:datetime:ISO 8601",
-            "--map",
-            "First Name=First Name:text",
-            "--map",
-            "Last Name=Last Name:text",
-            "--key",
-            "Email Address",
-        ])
-        .trim()
-        .to_string();
+    let id = common::create_import(
+        &dir,
+        "seed users",
+        "/marketing/users.tsv",
+        "contacts",
+        &SEED_RECIPE_IMPORT,
+    );
     assert!(id.starts_with("def_") && id.len() == 20, "{id}");
     let shown: Value =
         serde_json::from_str(&dir.ok(&["campaign", "imports", "show", &id])).unwrap();
@@ -337,4 +333,60 @@ fn semicolon_day_month_case_keys_rejects_and_thresholds() {
         "Email=d@example.com",
     ]);
     assert!(rows.contains("\tTwo"), "{rows}");
+}
+
+/// IMP-15: Auth0's escaping puts a `'` before every string cell (export-formats.md §3.1), so
+/// emails stop being emails and names gain a character. Exported that way and imported with
+/// `--strip-apostrophe`, the table holds exactly what an unescaped export holds.
+#[test]
+fn auth0_escaped_export_loads_with_strip_apostrophe() {
+    let dir = Dir::new();
+    dir.seed(300);
+    for (file, escape) in [("escaped.tsv", "auth0"), ("plain.tsv", "none")] {
+        let mut args = vec!["export", "--format", "tsv", "--formula-escape", escape];
+        args.extend_from_slice(&common::SEED_RECIPE_FIELDS);
+        args.extend_from_slice(&["-o", file]);
+        dir.ok(&args);
+    }
+    let escaped = std::fs::read_to_string(dir.path().join("escaped.tsv")).unwrap();
+    assert!(
+        escaped.lines().nth(1).unwrap().starts_with("\"'"),
+        "{escaped:.200}"
+    );
+    dir.ok(&["campaign", "docs", "upload", "escaped.tsv", "--to", "/"]);
+    let mut flags = SEED_RECIPE_IMPORT.to_vec();
+    for column in ["Email Address", "First Name", "Last Name"] {
+        flags.extend_from_slice(&["--strip-apostrophe", column]);
+    }
+    let id = create(&dir, "/escaped.tsv", "contacts", &flags);
+    let (report, code) = run(&dir, &["campaign", "imports", "run", &id]);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(counts(&report), (300, 300, 0, 0, 0));
+    let plain = std::fs::read_to_string(dir.path().join("plain.tsv")).unwrap();
+    let (header, rows) = read_delimited(&plain, b'\t');
+    assert_eq!(contacts(&dir), expected(&rows, &header));
+
+    // Naming a column that is not mapped is a one-line error.
+    let out = dir.run(&[
+        "campaign",
+        "imports",
+        "create",
+        "--name",
+        "bad",
+        "--document",
+        "/escaped.tsv",
+        "--table",
+        "t",
+        "--create-table",
+        "--map",
+        "Email Address=Email Address:email",
+        "--strip-apostrophe",
+        "Nickname",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--strip-apostrophe \"Nickname\""),
+        "{stderr}"
+    );
 }

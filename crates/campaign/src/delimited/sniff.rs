@@ -38,6 +38,8 @@ pub struct SniffedColumn {
     pub date_format: Option<String>,
     /// E.g. "day/month order is ambiguous — choose a format".
     pub warnings: Vec<String>,
+    /// Every value starts with `'`: remove it on import (IMP-15), proposed ticked.
+    pub strip_leading_apostrophe: bool,
 }
 
 /// What the sniffer proposes; every setting can be overridden.
@@ -141,6 +143,7 @@ impl Sniffed {
                     "name": c.name,
                     "proposed_type": format!("{:?}", c.proposed_type),
                     "date_format": c.date_format,
+                    "strip_leading_apostrophe": c.strip_leading_apostrophe,
                     "warnings": c.warnings,
                 })
             })
@@ -453,6 +456,7 @@ pub fn sniff(input: impl Read + Send + 'static, file_size: u64) -> Result<Sniffe
                 proposed_type: p.proposed_type,
                 date_format: p.date_format,
                 warnings: p.warnings,
+                strip_leading_apostrophe: p.strip_leading_apostrophe,
             }
         })
         .collect();

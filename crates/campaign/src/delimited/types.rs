@@ -239,9 +239,35 @@ pub(crate) struct Proposal {
     pub(crate) proposed_type: ProposedType,
     pub(crate) date_format: Option<String>,
     pub(crate) warnings: Vec<String>,
+    /// Every value starts with `'` (Auth0's and OWASP's formula escaping): remove it (IMP-15);
+    /// the type is proposed for the values without it.
+    pub(crate) strip_leading_apostrophe: bool,
 }
 
 pub(crate) fn propose(values: &[&str]) -> Proposal {
+    let trimmed: Vec<&str> = values
+        .iter()
+        .map(|v| trim_cell(v))
+        .filter(|v| !v.is_empty())
+        .collect();
+    let unescaped: Option<Vec<&str>> = trimmed.iter().map(|v| v.strip_prefix('\'')).collect();
+    match unescaped {
+        Some(rest) if !rest.is_empty() => {
+            let mut proposal = propose_unescaped(&rest);
+            proposal.strip_leading_apostrophe = true;
+            proposal.warnings.insert(
+                0,
+                "every value starts with an apostrophe (formula escaping): proposed to remove \
+                 it (IMP-15)"
+                    .to_string(),
+            );
+            proposal
+        }
+        _ => propose_unescaped(&trimmed),
+    }
+}
+
+fn propose_unescaped(values: &[&str]) -> Proposal {
     let mut warnings = Vec::new();
     let values: Vec<&str> = values
         .iter()
@@ -252,6 +278,7 @@ pub(crate) fn propose(values: &[&str]) -> Proposal {
         proposed_type: ProposedType::Text,
         date_format: None,
         warnings,
+        strip_leading_apostrophe: false,
     };
     if values.is_empty() {
         warnings.push("no values in the sample — proposed as text".to_string());
@@ -274,6 +301,7 @@ pub(crate) fn propose(values: &[&str]) -> Proposal {
                 },
                 date_format: Some(only.name.to_string()),
                 warnings,
+                strip_leading_apostrophe: false,
             };
         }
         several => {
@@ -311,6 +339,7 @@ pub(crate) fn propose(values: &[&str]) -> Proposal {
             proposed_type: ProposedType::Integer,
             date_format: None,
             warnings,
+            strip_leading_apostrophe: false,
         };
     }
     if all(&|v| is_decimal(v, '.')) {
@@ -318,6 +347,7 @@ pub(crate) fn propose(values: &[&str]) -> Proposal {
             proposed_type: ProposedType::Decimal,
             date_format: None,
             warnings,
+            strip_leading_apostrophe: false,
         };
     }
     if all(&|v| is_decimal(v, ',')) {
@@ -326,6 +356,7 @@ pub(crate) fn propose(values: &[&str]) -> Proposal {
             proposed_type: ProposedType::Decimal,
             date_format: None,
             warnings,
+            strip_leading_apostrophe: false,
         };
     }
     if all(&is_boolean) {
@@ -333,6 +364,7 @@ pub(crate) fn propose(values: &[&str]) -> Proposal {
             proposed_type: ProposedType::Boolean,
             date_format: None,
             warnings,
+            strip_leading_apostrophe: false,
         };
     }
     if all(&is_email) {
@@ -340,13 +372,8 @@ pub(crate) fn propose(values: &[&str]) -> Proposal {
             proposed_type: ProposedType::Email,
             date_format: None,
             warnings,
+            strip_leading_apostrophe: false,
         };
-    }
-    if all(&|v| v.starts_with('\'')) {
-        warnings.push(
-            "every value starts with an apostrophe — remove the leading apostrophe (IMP-15)"
-                .to_string(),
-        );
     }
     text(warnings)
 }
@@ -371,6 +398,11 @@ mod tests {
         assert_eq!(p(&["a@b", "x"]).0, ProposedType::Text);
         assert_eq!(p(&["", " "]).0, ProposedType::Text);
         assert!(p(&["'001", "'+1"]).2[0].contains("apostrophe"));
+        // IMP-15: the type is proposed for the values without their apostrophe.
+        let escaped = propose(&["'-5", "'+12", "'7"]);
+        assert!(escaped.strip_leading_apostrophe);
+        assert_eq!(escaped.proposed_type, ProposedType::Integer);
+        assert!(!propose(&["'a", "b"]).strip_leading_apostrophe);
     }
 
     #[test]

@@ -165,6 +165,10 @@ pub struct ColumnSpec {
     /// Text columns may opt out of trimming (other types are always trimmed).
     #[serde(default = "default_true")]
     pub trim: bool,
+    /// Remove one leading `'` before converting (IMP-15): undoes the formula escaping of
+    /// Auth0's and userbridge's exports (`'=1+2` → `=1+2`, `'+4420…` → `+4420…`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strip_leading_apostrophe: bool,
 }
 
 /// A converted cell, ready to store: SQLite-friendly and comparable.
@@ -323,6 +327,7 @@ impl ColumnSpec {
             truncate: false,
             case: CaseTransform::None,
             trim: true,
+            strip_leading_apostrophe: false,
         }
     }
 
@@ -397,6 +402,10 @@ impl ColumnSpec {
     /// Converts one raw cell (as parsed, before trimming). Returns the cell and whether a
     /// text value was truncated (to be counted in the report).
     pub fn convert(&self, raw: &str, clear_token: &str) -> Result<(Cell, bool), Reject> {
+        let raw = match raw.trim_start().strip_prefix('\'') {
+            Some(unescaped) if self.strip_leading_apostrophe => unescaped,
+            _ => raw,
+        };
         let trimmed = raw.trim();
         if !clear_token.is_empty() && trimmed == clear_token {
             if !self.nullable {

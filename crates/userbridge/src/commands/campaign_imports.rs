@@ -187,11 +187,20 @@ fn parse_map(text: &str) -> anyhow::Result<Mapping> {
 }
 
 fn definition_from_args(args: CreateImportArgs) -> anyhow::Result<ImportDefinition> {
-    let mapping = args
+    let mut mapping = args
         .map
         .iter()
         .map(|m| parse_map(m))
         .collect::<anyhow::Result<Vec<_>>>()?;
+    for target in &args.strip_apostrophe {
+        let column = mapping
+            .iter_mut()
+            .find(|m| m.column.name == *target)
+            .with_context(|| {
+                format!("--strip-apostrophe {target:?}: no --map names that target column")
+            })?;
+        column.column.strip_leading_apostrophe = true;
+    }
     let qualifier = match args.qualifier.to_ascii_lowercase().as_str() {
         "none" | "" => None,
         q => Some(one_char("--qualifier", q)?),
