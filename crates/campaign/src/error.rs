@@ -55,6 +55,19 @@ pub enum CampaignError {
         document: String,
         source: crate::delimited::ReadError,
     },
+    /// RUN-8: the document's header differs from the one the definition remembers.
+    #[error(
+        "the header of {document} does not match the definition's (verify_headers {policy}): missing: {}; unexpected: {}; expected: {expected}",
+        quoted(missing),
+        quoted(unexpected)
+    )]
+    HeaderMismatch {
+        document: String,
+        policy: &'static str,
+        missing: Vec<String>,
+        unexpected: Vec<String>,
+        expected: String,
+    },
     /// The run was cancelled; nothing was committed (RUN-5).
     #[error("the run was cancelled; nothing was changed")]
     Cancelled,
@@ -62,6 +75,18 @@ pub enum CampaignError {
     Internal(String),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Names for an error message: `"a", "b"`, or `none`.
+fn quoted(names: &[String]) -> String {
+    if names.is_empty() {
+        return "none".to_string();
+    }
+    names
+        .iter()
+        .map(|n| format!("{n:?}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl CampaignError {

@@ -54,6 +54,7 @@ pub fn api_error(err: CampaignError) -> ApiError {
         CampaignError::ImportExists { .. } => (StatusCode::CONFLICT, "import_exists"),
         CampaignError::ImportInUse { .. } => (StatusCode::CONFLICT, "import_in_use"),
         CampaignError::Read { .. } => (StatusCode::BAD_REQUEST, "unreadable_document"),
+        CampaignError::HeaderMismatch { .. } => (StatusCode::CONFLICT, "header_mismatch"),
         CampaignError::Cancelled => (StatusCode::CONFLICT, "cancelled"),
         CampaignError::Io { .. } | CampaignError::Store(_) | CampaignError::Internal(_) => {
             return ApiError::from(err);

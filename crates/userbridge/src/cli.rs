@@ -138,6 +138,10 @@ pub struct CreateImportArgs {
     /// first, last (default) or reject.
     #[arg(long, default_value = "last")]
     pub duplicates: String,
+    /// On later runs, compare the document's header with this one's: names (same names, any
+    /// order; default), exact (same order too) or off.
+    #[arg(long, default_value = "names")]
+    pub verify_headers: String,
     /// One character, or tab, comma, semicolon, pipe.
     #[arg(long, default_value = ",")]
     pub delimiter: String,
@@ -166,7 +170,7 @@ pub struct CreateImportArgs {
 }
 
 /// The flags of `imports create` that `--from` replaces.
-const DEFINITION_FLAGS: [&str; 19] = [
+const DEFINITION_FLAGS: [&str; 20] = [
     "name",
     "document",
     "table",
@@ -176,6 +180,7 @@ const DEFINITION_FLAGS: [&str; 19] = [
     "strip_apostrophe",
     "mode",
     "duplicates",
+    "verify_headers",
     "delimiter",
     "qualifier",
     "encoding",

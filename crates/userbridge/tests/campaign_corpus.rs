@@ -772,3 +772,60 @@ fn truncated_cells_are_counted() {
         [["a@example.com", "Alex"], ["b@example.com", "Bo"]]
     );
 }
+
+/// RUN-8: a definition remembers its document's header; a re-run on a document whose header
+/// changed fails before any row is read, naming what is missing and what is unexpected.
+#[test]
+fn rerun_with_another_header_fails_before_reading() {
+    let dir = new_dir();
+    let replace = |text: &str| {
+        std::fs::write(dir.path().join("people.csv"), text).unwrap();
+        dir.ok(&[
+            "campaign",
+            "docs",
+            "upload",
+            "people.csv",
+            "--to",
+            FOLDER,
+            "--replace",
+        ]);
+    };
+    let document = upload(&dir, "people.csv", "Email,Name\na@example.com,Ann\n");
+    let map = EMAIL_NAME;
+    let names = create(&dir, "by names", &document, "t_names", &map);
+    let mut exact_flags = map.to_vec();
+    exact_flags.extend_from_slice(&["--verify-headers", "exact"]);
+    let exact = create(&dir, "exact", &document, "t_exact", &exact_flags);
+    let mut off_flags = map.to_vec();
+    off_flags.extend_from_slice(&["--verify-headers", "off"]);
+    let off = create(&dir, "off", &document, "t_off", &off_flags);
+    let shown: serde_json::Value =
+        serde_json::from_str(&dir.ok(&["campaign", "imports", "show", &names])).unwrap();
+    assert_eq!(
+        shown["definition"]["expected_headers"],
+        serde_json::json!(["Email", "Name"])
+    );
+
+    // The same names in another order: fine by names, not exactly.
+    replace("Name,Email\nBen,b@example.com\n");
+    assert_eq!(run(&dir, &names).1, 0);
+    let error = run_fails(&dir, &exact);
+    assert!(error.contains("verify_headers exact"), "{error}");
+
+    // A renamed column and an extra one: named, and nothing read or created.
+    replace("Email,Full name,Extra\nc@example.com,Cy,x\n");
+    let error = run_fails(&dir, &names);
+    assert!(
+        error.contains("missing: \"Name\"")
+            && error.contains("unexpected: \"Full name\", \"Extra\""),
+        "{error}"
+    );
+    assert_eq!(table(&dir, "t_names").1, [["b@example.com", "Ben"]]);
+    assert!(!table_names(&dir).contains(&"t_exact".to_string()));
+
+    // With verification off, an extra column is just not mapped.
+    replace("Email,Name,Extra\nd@example.com,Di,x\n");
+    let (report, code) = run(&dir, &off);
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(table(&dir, "t_off").1, [["d@example.com", "Di"]]);
+}

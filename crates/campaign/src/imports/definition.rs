@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use userbridge_store::{ApplyMode, CampaignColumn, CampaignTable, Store};
 
+use super::headers::VerifyHeaders;
 use crate::delimited::{Dialect, Encoding};
 use crate::values::{ColumnSpec, DEFAULT_CLEAR_TOKEN, check_table_name};
 use crate::{CampaignError, DocPath, Documents, Result};
@@ -217,6 +218,13 @@ pub struct ImportDefinition {
     pub blank_overwrites: bool,
     #[serde(default)]
     pub thresholds: Thresholds,
+    /// RUN-8: how a run's header is compared with `expected_headers`.
+    #[serde(default)]
+    pub verify_headers: VerifyHeaders,
+    /// The header row of the document the definition was saved for (filled when it is
+    /// saved); runs compare their document's header with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_headers: Option<Vec<String>>,
 }
 
 /// A definition checked against the store and the Documents area, ready to run.

@@ -6,6 +6,7 @@
 
 mod control;
 mod definition;
+mod headers;
 mod report;
 mod run;
 pub mod saved;
@@ -15,5 +16,6 @@ pub use definition::{
     DialectSpec, Duplicates, ImportDefinition, Mapping, Mode, SourceColumn, TargetSpec, Thresholds,
     ValidImport,
 };
+pub use headers::VerifyHeaders;
 pub use report::{Counts, DefinitionRef, Report, SourceReport, TargetReport, ThresholdReport};
 pub use run::{new_definition_id, new_run_id, run, run_with};

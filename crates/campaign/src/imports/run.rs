@@ -30,7 +30,7 @@ use crate::values::{Cell, ColumnType, Value, key_part_of_cell};
 use crate::{CampaignError, Documents, Name, OnConflict, Result};
 
 /// Most bytes a gzip source may expand to.
-const MAX_DECOMPRESSED_BYTES: u64 = 64 * 1024 * 1024 * 1024;
+pub(crate) const MAX_DECOMPRESSED_BYTES: u64 = 64 * 1024 * 1024 * 1024;
 /// Separates the parts of a composite key (never part of a converted value's text).
 const KEY_SEPARATOR: char = '\u{1f}';
 /// Who is recorded as the uploader of reject files.
@@ -146,6 +146,12 @@ pub fn run_with(
     let reader =
         DelimitedReader::new(file, &import.dialect, MAX_DECOMPRESSED_BYTES).map_err(read_error)?;
     let headers: Option<Vec<String>> = reader.headers().map(<[String]>::to_vec);
+    super::headers::verify(
+        def.verify_headers,
+        def.expected_headers.as_deref(),
+        headers.as_deref(),
+        &info.path,
+    )?;
     let sources = resolve_sources(import, headers.as_deref())?;
     let encoding = reader.encoding();
     let bom = reader.bom();

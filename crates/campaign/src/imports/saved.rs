@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use userbridge_store::{Conflict, DefinitionDeletion, ImportDefinitionRecord, Store, StoreError};
 
 use super::definition::ImportDefinition;
+use super::headers::VerifyHeaders;
 use super::run::new_definition_id;
 use crate::{CampaignError, Documents, Result};
 
@@ -116,8 +117,25 @@ pub fn create(
     docs: &Documents,
     definition: &ImportDefinition,
 ) -> Result<ImportDefinitionRecord> {
-    definition.validate(store, docs)?;
-    save_new(store, definition)
+    let definition = validated(store, docs, definition)?;
+    save_new(store, &definition)
+}
+
+/// Validates a definition to be saved and remembers the header row of its document (RUN-8),
+/// unless it already names one or verification is off.
+fn validated(
+    store: &dyn Store,
+    docs: &Documents,
+    definition: &ImportDefinition,
+) -> Result<ImportDefinition> {
+    let valid = definition.validate(store, docs)?;
+    let mut definition = definition.clone();
+    if definition.expected_headers.is_none() && definition.verify_headers != VerifyHeaders::Off {
+        // A document that cannot be read is saved against all the same: its run reports why,
+        // and a replacement uploaded under the same path may be fine. Nothing is remembered.
+        definition.expected_headers = super::headers::read_headers(docs, &valid).unwrap_or(None);
+    }
+    Ok(definition)
 }
 
 fn save_new(store: &dyn Store, definition: &ImportDefinition) -> Result<ImportDefinitionRecord> {
@@ -138,7 +156,7 @@ pub fn replace(
 ) -> Result<ImportDefinitionRecord> {
     // An unknown id is answered as such before the body is judged.
     load(store, id)?;
-    definition.validate(store, docs)?;
+    let definition = &validated(store, docs, definition)?;
     store
         .update_import_definition(&record(id.to_string(), definition)?)
         .map_err(name_taken(&definition.name))?

@@ -235,6 +235,9 @@ fn definition_from_args(args: CreateImportArgs) -> anyhow::Result<ImportDefiniti
             abort_if_first_rows_rejected: Some(args.abort_if_first_rows_rejected)
                 .filter(|&n| n > 0),
         },
+        verify_headers: args.verify_headers.parse().map_err(anyhow::Error::msg)?,
+        // Read from the document when the definition is saved.
+        expected_headers: None,
     })
 }
 
