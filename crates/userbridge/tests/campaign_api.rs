@@ -384,3 +384,78 @@ fn scopes_errors_and_rejects() {
     assert_eq!(status, 200);
     assert_eq!(doc["openapi"], "3.0.3");
 }
+
+/// RUN-5 and RUN-4 over HTTP, with one import worker: a second process waits queued behind a
+/// long first one and is cancelled before it starts; the first shows live progress, is
+/// cancelled while it runs, rolls back, and leaves no table behind.
+#[test]
+fn cancel_queued_and_running_processes() {
+    let dir = Dir::new();
+    let server = dir.serve(&["--job-workers", "1"]);
+    let token = server.token(None);
+    // Long enough that the first run is still reading when it is cancelled.
+    let mut tsv = String::from("Email Address\tCreated At\tFirst Name\tLast Name\n");
+    for i in 0..200_000 {
+        tsv.push_str(&format!(
+            "user{i}@example.com\t2024-05-12T16:02:44.120Z\tFirst{i}\tLast{i}\n"
+        ));
+    }
+    upload(&server, &token, "/", "big.tsv", tsv.into_bytes());
+    let (status, saved) = server.post(
+        &format!("{API}/import-definitions"),
+        &token,
+        definition("/big.tsv", "Email Address"),
+    );
+    assert_eq!(status, 201, "{saved}");
+    let id = saved["id"].as_str().unwrap();
+    let runs = format!("{API}/import-definitions/{id}/runs");
+    let (_, first) = server.post(&runs, &token, json!({}));
+    let (_, second) = server.post(&runs, &token, json!({}));
+    let (first, second) = (
+        first["id"].as_str().unwrap(),
+        second["id"].as_str().unwrap(),
+    );
+
+    // The second waits for the only worker: cancelled at once, never run.
+    let (status, body) = server.post(
+        &format!("{API}/processes/{second}/cancel"),
+        &token,
+        json!({}),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["state"], "cancelled");
+
+    // The first runs: progress is visible, then a cancel interrupts it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let process = loop {
+        let (_, process) = server.get(&format!("{API}/processes/{first}"), &token);
+        if process["state"] == "running" && process["progress"]["rows_read"].as_u64() > Some(0) {
+            break process;
+        }
+        assert!(
+            process["state"] == "queued" || process["state"] == "running",
+            "{process}"
+        );
+        assert!(Instant::now() < deadline, "{process}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(process["progress"]["phase"], "reading", "{process}");
+    assert!(
+        process["progress"]["percent"].as_f64().unwrap() < 100.0,
+        "{process}"
+    );
+    let (status, body) = server.post(
+        &format!("{API}/processes/{first}/cancel"),
+        &token,
+        json!({}),
+    );
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["cancel_requested"], true, "{body}");
+    let done = wait(&server, &token, first);
+    assert_eq!(done["state"], "cancelled", "{done}");
+    assert!(done["report"].is_null(), "{done}");
+    let (status, _) = server.get(&format!("{API}/tables/contacts"), &token);
+    assert_eq!(status, 404, "a cancelled run creates no table");
+    let second = wait(&server, &token, second);
+    assert_eq!(second["state"], "cancelled", "{second}");
+}
