@@ -293,38 +293,71 @@ pub async fn start_run(
             message: None,
         };
         store.save_import_run(&record)?;
-        Ok(record)
+        Ok((record, target_table(&definition)))
     })
     .await?;
-    spawn_process(state.clone(), record.clone());
+    let (record, table) = record;
+    spawn_process(state.clone(), record.clone(), table);
     Ok((StatusCode::CREATED, Json(process_json(&state, &record))).into_response())
 }
 
-/// Runs a queued process in the background once an import worker is free.
-pub fn spawn_process(state: SharedState, record: ImportRunRecord) {
+/// The target table of a saved definition, lower-cased (table names compare ignoring case).
+fn target_table(definition: &ImportDefinitionRecord) -> Option<String> {
+    let parsed: ImportDefinition = serde_json::from_str(&definition.definition).ok()?;
+    Some(parsed.target.table.to_lowercase())
+}
+
+/// Runs a queued process in the background: after the processes queued before it on the same
+/// table have finished (RUN-1: one at a time per table, in the order they were queued), once
+/// an import worker is free.
+pub fn spawn_process(state: SharedState, record: ImportRunRecord, table: Option<String>) {
     state.set_process_control(&record.id, Some(imports::RunControl::new()));
+    // The turn is taken now, synchronously, so turns follow creation order: this process
+    // waits for the previous one's sender to be dropped, and leaves its own for the next.
+    let (done, turn) = tokio::sync::oneshot::channel::<()>();
+    let previous = table.and_then(|table| {
+        state
+            .table_turns
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(table, turn)
+    });
     tokio::spawn(async move {
+        if let Some(previous) = previous {
+            // Err: the previous process is over (its sender was dropped), the usual case.
+            let _ = previous.await;
+        }
         let Ok(permit) = state.import_workers.clone().acquire_owned().await else {
             return;
         };
         let _ = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             execute(&state, record);
+            drop(done);
         })
         .await;
     });
 }
 
-/// Puts back on the workers every process a previous server left queued.
+/// Puts back on the workers every process a previous server left queued, in creation order.
 pub async fn resume_queued(state: SharedState) {
     let store = state.store.clone();
-    let queued = tokio::task::spawn_blocking(move || store.import_runs_with_state(QUEUED))
-        .await
-        .ok()
-        .and_then(Result::ok)
-        .unwrap_or_default();
-    for record in queued {
-        spawn_process(state.clone(), record);
+    let queued = tokio::task::spawn_blocking(move || -> userbridge_store::Result<Vec<_>> {
+        let mut queued = Vec::new();
+        for record in store.import_runs_with_state(QUEUED)? {
+            let table = store
+                .import_definition(&record.definition_id)?
+                .and_then(|d| target_table(&d));
+            queued.push((record, table));
+        }
+        Ok(queued)
+    })
+    .await
+    .ok()
+    .and_then(Result::ok)
+    .unwrap_or_default();
+    for (record, table) in queued {
+        spawn_process(state.clone(), record, table);
     }
 }
 

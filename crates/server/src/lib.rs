@@ -66,6 +66,7 @@ pub fn state(config: ServerConfig, store: Arc<dyn Store>) -> Result<SharedState,
         live: Mutex::new(Default::default()),
         import_workers: Arc::new(tokio::sync::Semaphore::new(import_workers)),
         processes: Mutex::new(HashMap::new()),
+        table_turns: Mutex::new(HashMap::new()),
     });
     jobs::runner::requeue_interrupted(&state)?;
     campaign_imports::fail_interrupted(&state)?;

@@ -84,6 +84,9 @@ pub struct AppState {
     pub import_workers: Arc<tokio::sync::Semaphore>,
     /// Cancel switch and live progress of every queued or running campaign import process.
     pub processes: Mutex<HashMap<String, Arc<RunControl>>>,
+    /// Per campaign table (lower-cased): the turn of the process queued last on it; the next
+    /// one waits until it is over (RUN-1).
+    pub table_turns: Mutex<HashMap<String, tokio::sync::oneshot::Receiver<()>>>,
 }
 
 impl std::fmt::Debug for AppState {

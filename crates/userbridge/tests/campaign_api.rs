@@ -385,6 +385,28 @@ fn scopes_errors_and_rejects() {
     assert_eq!(doc["openapi"], "3.0.3");
 }
 
+/// Uploads `/generated.tsv` of `rows` distinct users and saves a definition of it into
+/// `contacts`; returns the path that starts its runs.
+fn generated_import(server: &Server, token: &str, rows: usize) -> String {
+    let mut tsv = String::from("Email Address\tCreated At\tFirst Name\tLast Name\n");
+    for i in 0..rows {
+        tsv.push_str(&format!(
+            "user{i}@example.com\t2024-05-12T16:02:44.120Z\tFirst{i}\tLast{i}\n"
+        ));
+    }
+    upload(server, token, "/", "generated.tsv", tsv.into_bytes());
+    let (status, saved) = server.post(
+        &format!("{API}/import-definitions"),
+        token,
+        definition("/generated.tsv", "Email Address"),
+    );
+    assert_eq!(status, 201, "{saved}");
+    format!(
+        "{API}/import-definitions/{}/runs",
+        saved["id"].as_str().unwrap()
+    )
+}
+
 /// RUN-5 and RUN-4 over HTTP, with one import worker: a second process waits queued behind a
 /// long first one and is cancelled before it starts; the first shows live progress, is
 /// cancelled while it runs, rolls back, and leaves no table behind.
@@ -394,21 +416,7 @@ fn cancel_queued_and_running_processes() {
     let server = dir.serve(&["--job-workers", "1"]);
     let token = server.token(None);
     // Long enough that the first run is still reading when it is cancelled.
-    let mut tsv = String::from("Email Address\tCreated At\tFirst Name\tLast Name\n");
-    for i in 0..200_000 {
-        tsv.push_str(&format!(
-            "user{i}@example.com\t2024-05-12T16:02:44.120Z\tFirst{i}\tLast{i}\n"
-        ));
-    }
-    upload(&server, &token, "/", "big.tsv", tsv.into_bytes());
-    let (status, saved) = server.post(
-        &format!("{API}/import-definitions"),
-        &token,
-        definition("/big.tsv", "Email Address"),
-    );
-    assert_eq!(status, 201, "{saved}");
-    let id = saved["id"].as_str().unwrap();
-    let runs = format!("{API}/import-definitions/{id}/runs");
+    let runs = generated_import(&server, &token, 200_000);
     let (_, first) = server.post(&runs, &token, json!({}));
     let (_, second) = server.post(&runs, &token, json!({}));
     let (first, second) = (
@@ -458,4 +466,34 @@ fn cancel_queued_and_running_processes() {
     assert_eq!(status, 404, "a cancelled run creates no table");
     let second = wait(&server, &token, second);
     assert_eq!(second["state"], "cancelled", "{second}");
+}
+
+/// RUN-1: two processes on one table run one after the other, in the order they were
+/// queued, though two workers are free.
+#[test]
+fn processes_on_one_table_take_turns() {
+    let dir = Dir::new();
+    let server = dir.serve(&["--job-workers", "2"]);
+    let token = server.token(None);
+    let runs = generated_import(&server, &token, 20_000);
+    let (_, first) = server.post(&runs, &token, json!({}));
+    let (_, second) = server.post(&runs, &token, json!({}));
+    let first = wait(&server, &token, first["id"].as_str().unwrap());
+    let second = wait(&server, &token, second["id"].as_str().unwrap());
+    assert_eq!(
+        counts(&first["report"]),
+        (20_000, 20_000, 0, 0, 0),
+        "{first}"
+    );
+    assert_eq!(
+        counts(&second["report"]),
+        (20_000, 0, 0, 20_000, 0),
+        "{second}"
+    );
+    // Timestamps are ISO 8601 in UTC with milliseconds: they compare as text.
+    let (first_end, second_start) = (
+        first["report"]["finished_at"].as_str().unwrap(),
+        second["report"]["started_at"].as_str().unwrap(),
+    );
+    assert!(second_start >= first_end, "{second_start} < {first_end}");
 }
