@@ -382,13 +382,18 @@ fn execute(state: &AppState, mut record: ImportRunRecord) {
 }
 
 fn finish_process(state: &AppState, record: &mut ImportRunRecord, control: &imports::RunControl) {
-    if control.is_cancelled() {
-        return; // cancelled while queued: `cancel_process` saved the final state
-    }
-    record.state = RUNNING.to_string();
-    if let Err(e) = state.store.save_import_run(record) {
-        tracing::error!(process = %record.id, error = %e, "cannot start import process");
-        return;
+    // queued → running only if nobody cancelled it first (the cancel makes the same move
+    // from queued, so exactly one of the two wins).
+    match state
+        .store
+        .transition_import_run(&record.id, QUEUED, RUNNING, None)
+    {
+        Ok(true) => record.state = RUNNING.to_string(),
+        Ok(false) => return, // cancelled while queued: its state is final
+        Err(e) => {
+            tracing::error!(process = %record.id, error = %e, "cannot start import process");
+            return;
+        }
     }
     let mut used_version = None;
     let outcome = (|| -> Result<Report, CampaignError> {
@@ -507,12 +512,24 @@ pub async fn cancel_process(
     };
     control.cancel();
     if record.state == QUEUED {
-        record.state = CANCELLED.to_string();
-        record.message = Some("cancelled before it started".to_string());
         let store = state.store.clone();
-        let saved = record.clone();
-        blocking(move || Ok(store.save_import_run(&saved)?)).await?;
-        return Ok(Json(process_json(&state, &record)).into_response());
+        let id = record.id.clone();
+        let cancelled = blocking(move || {
+            Ok(store.transition_import_run(
+                &id,
+                QUEUED,
+                CANCELLED,
+                Some("cancelled before it started"),
+            )?)
+        })
+        .await?;
+        if cancelled {
+            record.state = CANCELLED.to_string();
+            record.message = Some("cancelled before it started".to_string());
+            return Ok(Json(process_json(&state, &record)).into_response());
+        }
+        // It started in the meantime: the run sees the flag and rolls back.
+        record.state = RUNNING.to_string();
     }
     Ok((StatusCode::ACCEPTED, Json(process_json(&state, &record))).into_response())
 }

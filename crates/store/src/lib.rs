@@ -453,6 +453,16 @@ pub trait Store: Send + Sync {
     fn import_definition(&self, id: &str) -> Result<Option<ImportDefinitionRecord>>;
     /// Records a run (inserted, or replaced when its id exists).
     fn save_import_run(&self, run: &ImportRunRecord) -> Result<()>;
+    /// Moves run `id` from state `from` to `to` (with `message`, when given) if, and only if,
+    /// it is in `from`; `false` when it was not (another party moved it first). Starting and
+    /// cancelling a queued process race for this.
+    fn transition_import_run(
+        &self,
+        id: &str,
+        from: &str,
+        to: &str,
+        message: Option<&str>,
+    ) -> Result<bool>;
     /// The runs of one definition, oldest first.
     fn import_runs(&self, definition_id: &str) -> Result<Vec<ImportRunRecord>>;
     fn import_run(&self, id: &str) -> Result<Option<ImportRunRecord>>;

@@ -162,6 +162,22 @@ pub(crate) fn save_run(db: &mut Db, run: &ImportRunRecord) -> Result<()> {
     Ok(())
 }
 
+/// Moves a run from state `from` to `to` (and sets its message) only if it is still in `from`.
+pub(crate) fn transition_run(
+    db: &Db,
+    id: &str,
+    from: &str,
+    to: &str,
+    message: Option<&str>,
+) -> Result<bool> {
+    let changed = db.execute(
+        "UPDATE import_runs SET state = ?3, message = coalesce(?4, message)
+         WHERE id = ?1 AND state = ?2",
+        params![id, from, to, message],
+    )?;
+    Ok(changed == 1)
+}
+
 pub(crate) fn runs(db: &Db, definition_id: &str) -> Result<Vec<ImportRunRecord>> {
     let mut stmt = db.prepare_cached(&format!(
         "SELECT {RUN_COLUMNS} FROM import_runs WHERE definition_id = ?1 ORDER BY started_at, id"
@@ -284,6 +300,31 @@ mod tests {
         assert_eq!(
             store.import_definition("def_b").unwrap().unwrap().version,
             1
+        );
+    }
+
+    #[test]
+    fn a_transition_happens_only_from_the_expected_state() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(tmp.path()).unwrap();
+        store
+            .save_import_run(&run("run_1", "def_a", "queued"))
+            .unwrap();
+        let to_running = || store.transition_import_run("run_1", "queued", "running", None);
+        assert!(to_running().unwrap());
+        // Whoever comes second finds the state changed and changes nothing.
+        assert!(!to_running().unwrap());
+        assert!(
+            !store
+                .transition_import_run("run_1", "queued", "cancelled", Some("too late"))
+                .unwrap()
+        );
+        let saved = store.import_run("run_1").unwrap().unwrap();
+        assert_eq!((saved.state.as_str(), saved.message), ("running", None));
+        assert!(
+            !store
+                .transition_import_run("run_9", "queued", "running", None)
+                .unwrap()
         );
     }
 

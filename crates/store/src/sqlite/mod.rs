@@ -623,6 +623,16 @@ impl Store for SqliteStore {
         imports::save_run(&mut self.db(), run)
     }
 
+    fn transition_import_run(
+        &self,
+        id: &str,
+        from: &str,
+        to: &str,
+        message: Option<&str>,
+    ) -> Result<bool> {
+        imports::transition_run(&self.db(), id, from, to, message)
+    }
+
     fn import_runs(&self, definition_id: &str) -> Result<Vec<ImportRunRecord>> {
         imports::runs(&self.reader()?, definition_id)
     }
