@@ -31,6 +31,14 @@ pub const FAILED: &str = "failed";
 /// States in which a process still needs its definition: it cannot be deleted meanwhile.
 pub const BUSY: [&str; 2] = [QUEUED, RUNNING];
 pub const CANCELLED: &str = "cancelled";
+/// States a process never leaves (RUN-3).
+const FINAL_STATES: [&str; 5] = [
+    "completed",
+    "completed_with_rejects",
+    "aborted",
+    FAILED,
+    CANCELLED,
+];
 
 /// Rows per page of `GET /tables/{name}/rows`: default and maximum.
 const DEFAULT_ROWS: u64 = 50;
@@ -359,6 +367,41 @@ pub async fn resume_queued(state: SharedState) {
     for (record, table) in queued {
         spawn_process(state.clone(), record, table);
     }
+}
+
+/// RUN-7: finished processes started before the retention period are forgotten, with their
+/// reject files (their reports go with them). Queued and running ones are never touched.
+pub fn forget_old_processes(state: &AppState) -> userbridge_store::Result<usize> {
+    let retention = i64::try_from(state.config.process_retention.as_millis()).unwrap_or(i64::MAX);
+    let cutoff = userbridge_model::time::format_millis(
+        chrono::Utc::now()
+            .timestamp_millis()
+            .saturating_sub(retention),
+    );
+    let docs = documents(state);
+    let mut forgotten = 0;
+    for final_state in FINAL_STATES {
+        for record in state.store.import_runs_with_state(final_state)? {
+            if record.started_at.as_str() >= cutoff.as_str() {
+                continue;
+            }
+            let reject_file = serde_json::from_str::<Report>(&record.report)
+                .ok()
+                .and_then(|r| r.reject_file)
+                .and_then(|path| DocPath::parse(&path).ok());
+            if let Some(path) = reject_file
+                && let Err(e) = docs.delete(&path, false)
+                && !matches!(e, CampaignError::NotFound { .. })
+            {
+                tracing::warn!(process = %record.id, error = %e, "cannot delete an old reject file");
+                continue; // kept listed, so the file is not orphaned; tried again next time
+            }
+            if state.store.delete_import_run(&record.id)? {
+                forgotten += 1;
+            }
+        }
+    }
+    Ok(forgotten)
 }
 
 /// RUN-6: a process left `running` by a previous server is `failed`, "interrupted by

@@ -234,6 +234,7 @@ mod tests {
             token_lifetime: Duration::from_secs(60),
             download_link_lifetime: Duration::from_secs(60),
             job_retention: Duration::from_secs(60),
+            process_retention: Duration::from_secs(60),
             job_workers: 1,
             max_upload_bytes: 0,
             max_decompressed_bytes: 1 << 20,

@@ -22,6 +22,9 @@ pub struct ServerConfig {
     pub download_link_lifetime: Duration,
     /// How long a finished job's data (export file) is kept.
     pub job_retention: Duration,
+    /// How long a finished campaign import process, its report and reject file stay listed
+    /// (RUN-7), counted from when it was started.
+    pub process_retention: Duration,
     /// Export/import jobs running at once.
     pub job_workers: usize,
     /// Largest users file an import upload may send; 0 = unlimited.

@@ -463,6 +463,8 @@ pub trait Store: Send + Sync {
         to: &str,
         message: Option<&str>,
     ) -> Result<bool>;
+    /// Forgets a run (RUN-7 retention); `false` when there was none.
+    fn delete_import_run(&self, id: &str) -> Result<bool>;
     /// The runs of one definition, oldest first.
     fn import_runs(&self, definition_id: &str) -> Result<Vec<ImportRunRecord>>;
     fn import_run(&self, id: &str) -> Result<Option<ImportRunRecord>>;

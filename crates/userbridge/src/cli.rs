@@ -302,6 +302,10 @@ pub struct ServeArgs {
     /// How long a finished job's files are kept, in seconds.
     #[arg(long, env = "USERBRIDGE_JOB_RETENTION", default_value_t = 86_400)]
     pub job_retention: u64,
+    /// How long a finished campaign import process, with its report and reject file, stays
+    /// listed, in seconds (default 90 days).
+    #[arg(long, env = "USERBRIDGE_PROCESS_RETENTION", default_value_t = 90 * 86_400)]
+    pub process_retention: u64,
     /// Jobs that run at the same time.
     #[arg(long, env = "USERBRIDGE_JOB_WORKERS", default_value_t = 2)]
     pub job_workers: usize,

@@ -497,3 +497,58 @@ fn processes_on_one_table_take_turns() {
     );
     assert!(second_start >= first_end, "{second_start} < {first_end}");
 }
+
+/// RUN-7: finished processes stay listed for the retention period, then go with their
+/// reject files; a run of the CLI is a process like any other.
+#[test]
+fn old_processes_are_forgotten_with_their_reject_files() {
+    let dir = Dir::new();
+    std::fs::write(
+        dir.path().join("people.csv"),
+        "Email,Name\na@example.com,Ann\nnot-an-email,Bad\n",
+    )
+    .unwrap();
+    dir.ok(&["campaign", "docs", "upload", "people.csv", "--to", "/"]);
+    let id = common::create_import(&dir, "people", "/people.csv", "people", &common::EMAIL_NAME);
+    let (report, code) = common::run_report(&dir, &["campaign", "imports", "run", &id]);
+    assert_eq!(code, 2, "{report}");
+    let process = report["process_id"].as_str().unwrap().to_string();
+    let rejects = report["reject_file"].as_str().unwrap().to_string();
+    let content = |server: &Server, token: &str| {
+        server
+            .get(&format!("{API}/documents?path={rejects}"), token)
+            .0
+    };
+
+    // Within the retention period (the default, 90 days) everything stays.
+    {
+        let server = dir.serve(&[]);
+        let token = server.token(None);
+        assert_eq!(
+            server.get(&format!("{API}/processes/{process}"), &token).0,
+            200
+        );
+        assert_eq!(content(&server, &token), 200);
+    }
+    // With no retention, the sweep at start-up forgets it and its reject file.
+    let server = dir.serve(&["--process-retention", "0"]);
+    let token = server.token(None);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.get(&format!("{API}/processes/{process}"), &token).0 != 404 {
+        assert!(
+            Instant::now() < deadline,
+            "process {process} was never forgotten"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(content(&server, &token), 404);
+    // The source document and the table are the user's: untouched.
+    assert_eq!(
+        server
+            .get(&format!("{API}/documents?path=/people.csv"), &token)
+            .0,
+        200
+    );
+    let (_, table) = server.get(&format!("{API}/tables/people"), &token);
+    assert_eq!(table["rows"], 1, "{table}");
+}

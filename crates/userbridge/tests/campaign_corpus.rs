@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{Dir, create_import as create};
+use common::{Dir, EMAIL_NAME, create_import as create};
 use serde_json::Value;
 
 /// Where every case's document is uploaded.
@@ -177,16 +177,6 @@ struct Case {
     /// In file order.
     rejects: Vec<Rej>,
 }
-
-/// Email + Name into a table keyed on Email.
-const EMAIL_NAME: [&str; 6] = [
-    "--map",
-    "Email=Email:email",
-    "--map",
-    "Name=Name:text",
-    "--key",
-    "Email",
-];
 
 fn base(name: &'static str, bytes: impl Into<Vec<u8>>) -> Case {
     Case {

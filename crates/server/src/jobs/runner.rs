@@ -91,11 +91,19 @@ fn execute(state: &AppState, mut job: userbridge_model::Job) {
     }
 }
 
-/// Every minute: finished jobs past retention lose their files and become `expired`.
+/// Every minute: finished jobs past retention lose their files and become `expired`;
+/// campaign import processes past theirs are forgotten with their reject files.
 pub async fn expire_loop(state: SharedState) {
     loop {
         let s = state.clone();
-        let _ = tokio::task::spawn_blocking(move || expire_old(&s)).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            let jobs = expire_old(&s);
+            let processes = crate::campaign_imports::forget_old_processes(&s);
+            if let Err(e) = jobs.and(processes) {
+                tracing::warn!(error = %e, "cannot expire old jobs and processes");
+            }
+        })
+        .await;
         tokio::time::sleep(Duration::from_secs(60)).await;
     }
 }

@@ -178,6 +178,10 @@ pub(crate) fn transition_run(
     Ok(changed == 1)
 }
 
+pub(crate) fn delete_run(db: &Db, id: &str) -> Result<bool> {
+    Ok(db.execute("DELETE FROM import_runs WHERE id = ?1", [id])? == 1)
+}
+
 pub(crate) fn runs(db: &Db, definition_id: &str) -> Result<Vec<ImportRunRecord>> {
     let mut stmt = db.prepare_cached(&format!(
         "SELECT {RUN_COLUMNS} FROM import_runs WHERE definition_id = ?1 ORDER BY started_at, id"

@@ -633,6 +633,10 @@ impl Store for SqliteStore {
         imports::transition_run(&self.db(), id, from, to, message)
     }
 
+    fn delete_import_run(&self, id: &str) -> Result<bool> {
+        imports::delete_run(&self.db(), id)
+    }
+
     fn import_runs(&self, definition_id: &str) -> Result<Vec<ImportRunRecord>> {
         imports::runs(&self.reader()?, definition_id)
     }

@@ -52,6 +52,7 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
             token_lifetime: Duration::from_secs(args.token_lifetime),
             download_link_lifetime: Duration::from_secs(args.download_link_lifetime),
             job_retention: Duration::from_secs(args.job_retention),
+            process_retention: Duration::from_secs(args.process_retention),
             job_workers: args.job_workers,
             max_upload_bytes: args.max_upload_bytes,
             max_decompressed_bytes: args.max_decompressed_bytes,

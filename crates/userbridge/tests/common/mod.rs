@@ -294,6 +294,16 @@ pub fn comparable(ndjson: &str) -> Vec<Value> {
         .collect()
 }
 
+/// `campaign imports create` flags: Email + Name into a table keyed on Email.
+pub const EMAIL_NAME: [&str; 6] = [
+    "--map",
+    "Email=Email:email",
+    "--map",
+    "Name=Name:text",
+    "--key",
+    "Email",
+];
+
 /// `campaign imports create` of a definition into a new table; returns its id.
 pub fn create_import(dir: &Dir, name: &str, document: &str, table: &str, extra: &[&str]) -> String {
     let mut args = vec![
