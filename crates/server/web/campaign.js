@@ -126,25 +126,25 @@ async function documentsPage({ view, query, signal }) {
       return;
     }
     const entries = [
-      ...(data.directories || []).map((d) => ({ ...d, directory: true })),
+      ...(data.directories || []).map((d) => ({ ...d, isDirectory: true })),
       ...(data.documents || []),
     ];
     const t = table([
       {
         label: 'Name',
-        cell: (e) => (e.directory
-          ? h('a', { href: docsHref(e.path), class: 'dir' }, h('span', { 'aria-hidden': 'true' }, '📁 '), `${e.name}/`)
+        cell: (e) => (e.isDirectory
+          ? h('a', { href: docsHref(e.path), class: 'dir' }, `${e.name}/`)
           : h('span', { class: 'doc-name' }, e.name)),
       },
-      { label: 'Size', cell: (e) => (e.directory ? '' : formatBytes(e.size)), class: 'num' },
+      { label: 'Size', cell: (e) => (e.isDirectory ? '' : formatBytes(e.size)), class: 'num' },
       { label: 'Uploaded', cell: (e) => formatDate(e.uploaded_at || e.created_at) },
-      { label: 'Kind', cell: (e) => (e.directory ? 'directory' : e.kind) },
+      { label: 'Kind', cell: (e) => (e.isDirectory ? 'directory' : e.kind) },
       {
         label: 'Actions',
         class: 'row-actions',
         cell: (e) => [
-          e.directory ? null : h('a', { href: contentHref(e.path), download: e.name, class: 'button link', 'aria-label': `Download ${e.name}` }, 'Download'),
-          e.directory ? null : h('a', { href: url('#/campaign/imports/new', { document: e.path }), class: 'button link', 'aria-label': `New Import from ${e.name}` }, 'New Import'),
+          e.isDirectory ? null : h('a', { href: contentHref(e.path), download: e.name, class: 'button link', 'aria-label': `Download ${e.name}` }, 'Download'),
+          e.isDirectory ? null : h('a', { href: url('#/campaign/imports/new', { document: e.path }), class: 'button link', 'aria-label': `New Import from ${e.name}` }, 'New Import'),
           h('button', {
             type: 'button',
             class: 'link danger',
@@ -159,11 +159,11 @@ async function documentsPage({ view, query, signal }) {
   }
 
   async function remove(entry, trigger) {
-    const what = entry.directory ? `the directory ${entry.path} and everything in it` : entry.path;
+    const what = entry.isDirectory ? `the directory ${entry.path} and everything in it` : entry.path;
     const ok = await confirmDialog(`Delete ${entry.name}?`, `Delete ${what}? This cannot be undone.`, 'Delete');
     if (!ok) return;
     try {
-      await api(`${CAMPAIGN}/documents`, { method: 'DELETE', query: { path: entry.path, recursive: entry.directory ? 'true' : '' } });
+      await api(`${CAMPAIGN}/documents`, { method: 'DELETE', query: { path: entry.path, recursive: entry.isDirectory ? 'true' : '' } });
       announce(`Deleted ${entry.path}`);
       await refresh();
       dirName.focus();

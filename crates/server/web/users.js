@@ -231,8 +231,8 @@ async function exportTab({ view, signal }) {
     else if (property === 'options.date_format') target = dateFormat.value === 'custom' ? customDate : dateFormat;
     else if (property === 'options.formula_escape') target = formula;
     else if (property === 'options.bom') target = bom;
-    const shown = showError(target, messageOf(err));
-    (target.focus ? target : shown).focus?.();
+    showError(target, messageOf(err));
+    if (target.tagName === 'INPUT' || target.tagName === 'SELECT') target.focus();
   }
 
   await refreshCount();
@@ -250,7 +250,10 @@ export function exportDialog(job) {
       // Every read of the job mints a fresh signed link (valid for a minute).
       const fresh = await api(`/api/v2/jobs/${job.id}`);
       if (fresh.location) download(fresh.location);
-      else failure.hidden = false, failure.textContent = 'The file is no longer available.';
+      else {
+        failure.hidden = false;
+        failure.textContent = 'The file is no longer available.';
+      }
     } catch (err) {
       failure.hidden = false;
       failure.textContent = messageOf(err);
@@ -432,7 +435,8 @@ async function importOne(file, connectionId, upsert, statusBody, signal) {
     return true;
   };
   show(job);
-  await poll(async () => show(await api(`/api/v2/jobs/${job.id}`, { signal })), { signal }).catch((err) => {
+  // Not awaited: the next file uploads while this job runs.
+  poll(async () => show(await api(`/api/v2/jobs/${job.id}`, { signal })), { signal }).catch((err) => {
     if (!signal.aborted) fill(result, h('span', { class: 'error', role: 'alert' }, messageOf(err)));
   });
 }
@@ -591,10 +595,14 @@ async function usersList({ view, query, signal }) {
   const text = query.search || '';
   const page = Math.max(0, Number(query.page) || 0);
   const searchInput = h('input', { type: 'search', id: 'users-search', value: text, autocomplete: 'off' });
+  const hint = h('p', { class: 'hint', id: 'users-search-hint' },
+    'Three characters or more match the start of the email, name, given or family name; a query such as email_verified:false works too.');
+  searchInput.setAttribute('aria-describedby', hint.id);
   const form = h('form', { class: 'inline-form search', role: 'search', novalidate: true },
-    field('Search by email or name', searchInput, 'At least 3 characters match the start of the email, name, given or family name; a query such as email_verified:false works too.').wrapper,
+    field('Search by email or name', searchInput).wrapper,
     h('button', { type: 'submit' }, 'Search'),
-    text ? h('a', { href: '#/users', class: 'button secondary' }, 'Clear') : null);
+    text ? h('a', { href: '#/users', class: 'button secondary' }, 'Clear') : null,
+    hint);
   form.addEventListener('submit', (e) => {
     e.preventDefault();
     location.hash = url('#/users', { search: searchInput.value.trim() });
