@@ -10,6 +10,7 @@ pub mod connections;
 pub mod error;
 pub mod jobs;
 mod query_string;
+mod signing;
 pub mod state;
 mod upload;
 pub mod users;
