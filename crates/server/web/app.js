@@ -1,0 +1,1 @@
+// placeholder: the dashboard entry point

@@ -1,0 +1,1 @@
+// placeholder: the Campaign tab

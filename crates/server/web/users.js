@@ -1,0 +1,1 @@
+// placeholder: the Users tab
