@@ -119,6 +119,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/v2/users-by-email", get(users::by_email))
         .route("/api/v2/connections", get(connections::list))
         .route("/api/v2/connections/{id}", get(connections::get))
+        .route("/api/v2/jobs", get(jobs::routes::list))
         .route(
             "/api/v2/jobs/users-exports",
             post(jobs::routes::create_export),

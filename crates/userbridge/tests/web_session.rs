@@ -1,6 +1,6 @@
 //! The dashboard's server side over real HTTP on loopback, against the real binary: the first
 //! admin, sign-in and the session cookie, cookie authorization of the API, the CSRF rule,
-//! password resets, and the embedded page with its security headers.
+//! password resets, the embedded page with its security headers, and the jobs list.
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test code: a panic is a failure
 
 mod common;
@@ -474,4 +474,82 @@ fn the_page_and_its_assets_carry_the_security_headers() {
     let r = get("/api/v2/users");
     assert_eq!(r.status(), 401);
     secured(&r);
+}
+
+#[test]
+fn jobs_list_newest_first() {
+    let dir = Dir::new();
+    let server = dir.serve(&[]);
+    let token = server.token(None);
+    let mut created = Vec::new();
+    for format in ["json", "csv", "json"] {
+        let (status, job) = server.post(
+            "/api/v2/jobs/users-exports",
+            &token,
+            json!({"format": format, "limit": 5}),
+        );
+        assert_eq!(status, 201, "{job}");
+        created.push(job["id"].as_str().unwrap().to_string());
+        // Distinct creation times (milliseconds), so "newest first" is one order.
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    for id in &created {
+        server.wait_job(id, &token);
+    }
+    let newest_first: Vec<String> = created.iter().rev().cloned().collect();
+
+    let (status, jobs) = server.get("/api/v2/jobs", &token);
+    assert_eq!(status, 200, "{jobs}");
+    let ids: Vec<&str> = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, newest_first);
+    // Each as GET /api/v2/jobs/{id} renders it (a download link, minted fresh).
+    for job in jobs.as_array().unwrap() {
+        let (_, single) = server.get(
+            &format!("/api/v2/jobs/{}", job["id"].as_str().unwrap()),
+            &token,
+        );
+        assert_eq!(job["status"], "completed");
+        assert_eq!(job["format"], single["format"]);
+        assert!(job["location"].as_str().unwrap().contains("/exports/"));
+        let mut job = job.clone();
+        let mut single = single;
+        job.as_object_mut().unwrap().remove("location");
+        single.as_object_mut().unwrap().remove("location");
+        assert_eq!(job, single);
+    }
+
+    let (status, page) = server.get("/api/v2/jobs?page=1&per_page=2&include_totals=true", &token);
+    assert_eq!(status, 200, "{page}");
+    assert_eq!(page["start"], 2);
+    assert_eq!(page["limit"], 2);
+    assert_eq!(page["total"], 3);
+    assert_eq!(page["jobs"].as_array().unwrap().len(), 1);
+    assert_eq!(page["jobs"][0]["id"], created[0].as_str());
+
+    for bad in ["per_page=0", "per_page=101", "page=-1", "sort=created_at"] {
+        let (status, body) = server.get(&format!("/api/v2/jobs?{bad}"), &token);
+        assert_eq!(status, 400, "{bad}: {body}");
+    }
+    let (status, _) = server.get("/api/v2/jobs", &server.token(Some("read:connections")));
+    assert_eq!(status, 403);
+    let (status, _) = server.get("/api/v2/jobs", &server.token(Some("create:users")));
+    assert_eq!(status, 200);
+
+    // The page reads it with its cookie.
+    let session = admin_session(&server);
+    let (status, jobs) = send(
+        &server,
+        "GET",
+        "/api/v2/jobs?per_page=1",
+        &session.cookie,
+        None,
+        None,
+    );
+    assert_eq!(status, 200);
+    assert_eq!(jobs[0]["id"], created[2].as_str());
 }
