@@ -68,15 +68,32 @@ pub struct Caller {
     pub scopes: Vec<String>,
 }
 
-/// Checks the bearer token and that it carries any of `scopes` (`management-api.md` §2.2–2.3).
+/// Checks the caller and that it holds any of `scopes` (`management-api.md` §2.2–2.3).
+/// The caller is the bearer token's client or, when there is no `Authorization` header, the
+/// dashboard admin of the `ub_session` cookie (holding every management scope).
 pub async fn authorize(
     state: &SharedState,
     headers: &HeaderMap,
     scopes: &'static [&'static str],
 ) -> ApiResult<Caller> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Err(ApiError::unauthorized("Missing authentication"));
+    let caller = match headers.get(header::AUTHORIZATION) {
+        Some(value) => bearer_caller(state, value).await?,
+        None => match crate::web::session::session_cookie(headers) {
+            Some(session_id) => crate::web::session::caller(state, session_id).await?,
+            None => return Err(ApiError::unauthorized("Missing authentication")),
+        },
     };
+    if !scopes
+        .iter()
+        .any(|s| caller.scopes.iter().any(|have| have == s))
+    {
+        return Err(ApiError::insufficient_scope(scopes));
+    }
+    Ok(caller)
+}
+
+/// The client of a `Bearer` token, if the token is known and live.
+async fn bearer_caller(state: &SharedState, value: &header::HeaderValue) -> ApiResult<Caller> {
     let value = value.to_str().map_err(|_| ApiError::bad_auth_header())?;
     let token = match value.split_once(' ') {
         Some((scheme, token))
@@ -95,12 +112,6 @@ pub async fn authorize(
         return Err(ApiError::unauthorized(
             "Expired token received for JSON Web Token validation",
         ));
-    }
-    if !scopes
-        .iter()
-        .any(|s| found.scopes.iter().any(|have| have == s))
-    {
-        return Err(ApiError::insufficient_scope(scopes));
     }
     Ok(Caller {
         client_id: found.client_id,

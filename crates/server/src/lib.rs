@@ -10,9 +10,11 @@ pub mod connections;
 pub mod error;
 pub mod jobs;
 mod query_string;
+mod signing;
 pub mod state;
 mod upload;
 pub mod users;
+pub mod web;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -20,6 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::middleware;
 use axum::routing::{MethodRouter, get, post};
 use rand::RngCore;
 use tokio::net::TcpListener;
@@ -37,6 +40,12 @@ pub enum ServerError {
         context: String,
         source: std::io::Error,
     },
+    #[error("cannot hash the password: {0}")]
+    PasswordHash(#[from] bcrypt::BcryptError),
+    #[error("the password must have at least {0} characters")]
+    PasswordTooShort(usize),
+    #[error("invalid admin username {0:?}: 1-64 ASCII letters, digits, '.', '_', '-' or '@'")]
+    InvalidUsername(String),
 }
 
 /// The settings key of the download-link signing key.
@@ -91,7 +100,13 @@ pub fn router(state: SharedState) -> Router {
             usize::try_from(max.saturating_add(1 << 20)).unwrap_or(usize::MAX),
         ),
     };
-    let mut router = Router::new().route("/oauth/token", post(auth::token));
+    let mut router = Router::new()
+        .route("/", get(web::assets::index))
+        .route("/assets/{file}", get(web::assets::asset))
+        .route(web::session::LOGIN_PATH, post(web::session::login))
+        .route("/web/session", get(web::session::current))
+        .route("/web/logout", post(web::session::logout))
+        .route("/oauth/token", post(auth::token));
     for (path, method_router) in campaign_routes(documents_limit) {
         router = router.route(path, method_router);
     }
@@ -104,6 +119,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/v2/users-by-email", get(users::by_email))
         .route("/api/v2/connections", get(connections::list))
         .route("/api/v2/connections/{id}", get(connections::get))
+        .route("/api/v2/jobs", get(jobs::routes::list))
         .route(
             "/api/v2/jobs/users-exports",
             post(jobs::routes::create_export),
@@ -116,6 +132,12 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/v2/jobs/{id}/errors", get(jobs::import::errors))
         .route("/exports/{id}/{file}", get(jobs::download::download))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            web::session::require_csrf,
+        ))
+        // Outermost, so every answer carries them, the CSRF refusal included.
+        .layer(middleware::map_response(web::headers::add_security_headers))
         .with_state(state)
 }
 
@@ -232,6 +254,7 @@ mod tests {
             public_url: "http://127.0.0.1:1".into(),
             tenant: "test".into(),
             token_lifetime: Duration::from_secs(60),
+            session_lifetime: Duration::from_secs(60),
             download_link_lifetime: Duration::from_secs(60),
             job_retention: Duration::from_secs(60),
             process_retention: Duration::from_secs(60),

@@ -6,6 +6,21 @@ use crate::error::{ApiError, ApiResult};
 
 pub struct QueryString(BTreeMap<String, String>);
 
+/// The page a list route answers: `page` (from 0), `per_page` (1–100, default 50) and
+/// `include_totals`, as Auth0's lists take them.
+pub struct Paging {
+    pub page: u64,
+    pub per_page: u64,
+    pub include_totals: bool,
+}
+
+impl Paging {
+    /// Items before the page.
+    pub fn start(&self) -> u64 {
+        self.page * self.per_page
+    }
+}
+
 impl QueryString {
     pub fn parse(raw: Option<&str>) -> ApiResult<QueryString> {
         let mut map = BTreeMap::new();
@@ -53,6 +68,14 @@ impl QueryString {
             ));
         }
         Ok(Some(value as u64))
+    }
+
+    pub fn paging(&mut self) -> ApiResult<Paging> {
+        Ok(Paging {
+            page: self.integer("page", 0, u32::MAX as u64)?.unwrap_or(0),
+            per_page: self.integer("per_page", 1, 100)?.unwrap_or(50),
+            include_totals: self.bool("include_totals")?.unwrap_or(false),
+        })
     }
 
     /// Rejects whatever the handler did not take.

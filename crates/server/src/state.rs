@@ -18,6 +18,8 @@ pub struct ServerConfig {
     /// Tenant name: export file names and the token issuer.
     pub tenant: String,
     pub token_lifetime: Duration,
+    /// How long a dashboard sign-in (web session) lasts.
+    pub session_lifetime: Duration,
     /// How long a download link stays valid.
     pub download_link_lifetime: Duration,
     /// How long a finished job's data (export file) is kept.

@@ -57,9 +57,7 @@ pub async fn list(
 ) -> ApiResult<Response> {
     authorize(&state, &headers, READ).await?;
     let mut q = QueryString::parse(raw.as_deref())?;
-    let page = q.integer("page", 0, u32::MAX as u64)?.unwrap_or(0);
-    let per_page = q.integer("per_page", 1, 100)?.unwrap_or(50);
-    let include_totals = q.bool("include_totals")?.unwrap_or(false);
+    let paging = q.paging()?;
     let fields = fields_param(&mut q)?;
     let query = match q.take("q") {
         Some(text) if !text.trim().is_empty() => {
@@ -88,12 +86,12 @@ pub async fn list(
         query,
         connection,
         sort,
-        offset: page * per_page,
-        limit: per_page,
+        offset: paging.start(),
+        limit: paging.per_page,
     };
     let (users, total) = blocking(move || {
         let users = store.search_users(&search)?;
-        let total = if include_totals {
+        let total = if paging.include_totals {
             Some(store.count_users(search.query.as_ref(), search.connection.as_deref())?)
         } else {
             None
@@ -104,8 +102,8 @@ pub async fn list(
     let users: Vec<Value> = users.iter().map(|u| render(u, &fields)).collect();
     Ok(match total {
         Some(total) => Json(json!({
-            "start": page * per_page,
-            "limit": per_page,
+            "start": paging.start(),
+            "limit": paging.per_page,
             "length": users.len(),
             "users": users,
             "total": total,

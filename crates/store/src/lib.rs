@@ -145,6 +145,24 @@ pub struct AccessToken {
     pub expires_at: i64,
 }
 
+/// A person who signs in to the web page (the dashboard).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Admin {
+    pub username: String,
+    /// bcrypt; the password itself is never stored.
+    pub password_hash: String,
+    pub created_at: String,
+}
+
+/// A signed-in browser of an [`Admin`], looked up by the SHA-256 of its session id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebSession {
+    pub username: String,
+    pub created_at: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
 /// The id of the Documents root directory `/`.
 pub const ROOT_DIRECTORY: &str = "dir_root";
 
@@ -355,10 +373,28 @@ pub trait Store: Send + Sync {
     fn set_job_progress(&self, id: &str, processed: u64, total: u64) -> Result<()>;
     fn jobs_with_status(&self, status: JobStatus) -> Result<Vec<Job>>;
     fn delete_job(&self, id: &str) -> Result<()>;
+    /// A page of jobs, newest first (`GET /api/v2/jobs`).
+    fn jobs_page(&self, offset: u64, limit: u64) -> Result<Vec<Job>>;
+    fn count_jobs(&self) -> Result<u64>;
     /// Error elements recorded for an import job, in file order (JSON text each).
     fn job_errors(&self, job_id: &str) -> Result<Vec<String>>;
     /// Deletes the error elements of a job (its data retention ended).
     fn delete_job_errors(&self, job_id: &str) -> Result<()>;
+
+    /// Sets an admin's password hash, creating the admin when missing, and ends every session
+    /// of that admin in the same transaction: a new password signs the old browsers out.
+    fn set_admin_password(&self, username: &str, password_hash: &str) -> Result<()>;
+    fn admin(&self, username: &str) -> Result<Option<Admin>>;
+    /// Every admin, by username.
+    fn admins(&self) -> Result<Vec<Admin>>;
+    /// Records a session under the hex SHA-256 of its id; its admin must exist.
+    fn create_web_session(&self, digest: &str, session: &WebSession) -> Result<()>;
+    /// The session with this digest, expired or not (the caller compares `expires_at`).
+    fn web_session(&self, digest: &str) -> Result<Option<WebSession>>;
+    /// True when a session was deleted.
+    fn delete_web_session(&self, digest: &str) -> Result<bool>;
+    /// Deletes sessions that expired before `now` (unix seconds).
+    fn delete_expired_web_sessions(&self, now: i64) -> Result<u64>;
 
     /// The child directory of `parent_id` with this name, compared case-insensitively.
     /// Names of one parent are unique case-insensitively across directories and documents;

@@ -43,6 +43,23 @@ pub enum Command {
     /// The campaign data manager: Documents.
     #[command(subcommand)]
     Campaign(CampaignCommand),
+    /// Dashboard (web page) administrators.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Set a new dashboard password for an admin (creating the admin when missing) and end
+    /// its sessions; prints a generated password once.
+    ResetPassword {
+        #[arg(long, default_value = "admin")]
+        username: String,
+        /// Read the new password from the first line of standard input instead (at least 8
+        /// characters); prints only a confirmation.
+        #[arg(long)]
+        password_stdin: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -296,6 +313,9 @@ pub struct ServeArgs {
     /// Lifetime of access tokens, in seconds.
     #[arg(long, env = "USERBRIDGE_TOKEN_LIFETIME", default_value_t = 86_400)]
     pub token_lifetime: u64,
+    /// Lifetime of dashboard sign-ins (web sessions), in seconds.
+    #[arg(long, env = "USERBRIDGE_SESSION_LIFETIME", default_value_t = 43_200)]
+    pub session_lifetime: u64,
     /// Lifetime of export download links, in seconds.
     #[arg(long, env = "USERBRIDGE_DOWNLOAD_LINK_LIFETIME", default_value_t = 60)]
     pub download_link_lifetime: u64,

@@ -1,7 +1,8 @@
-//! `POST /api/v2/jobs/users-exports`, `GET /api/v2/jobs/{id}` (`management-api.md` §7).
+//! `POST /api/v2/jobs/users-exports`, `GET /api/v2/jobs/{id}` (`management-api.md` §7), and
+//! `GET /api/v2/jobs`, a userbridge extension (the page's history of jobs).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -11,6 +12,7 @@ use userbridge_model::{Job, JobKind, JobStatus, ids, time};
 use super::{download, export};
 use crate::auth::authorize;
 use crate::error::{ApiError, ApiResult};
+use crate::query_string::QueryString;
 use crate::state::{SharedState, blocking};
 
 const EXPORT: &[&str] = &["read:users"];
@@ -66,6 +68,38 @@ pub async fn get(
     let job = blocking(move || Ok(store.job(&id)?)).await?;
     let job = job.ok_or_else(ApiError::job_not_found)?;
     Ok(Json(render(&state, &job)))
+}
+
+/// `GET /api/v2/jobs?page&per_page&include_totals`: every job, newest first, each as
+/// `GET /api/v2/jobs/{id}` shows it; a plain array, or with totals, as the users list.
+pub async fn list(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    authorize(&state, &headers, STATUS).await?;
+    let mut q = QueryString::parse(raw.as_deref())?;
+    let paging = q.paging()?;
+    q.finish()?;
+    let store = state.store.clone();
+    let (start, limit, include_totals) = (paging.start(), paging.per_page, paging.include_totals);
+    let (jobs, total) = blocking(move || {
+        let jobs = store.jobs_page(start, limit)?;
+        let total = include_totals.then(|| store.count_jobs()).transpose()?;
+        Ok((jobs, total))
+    })
+    .await?;
+    let jobs: Vec<Value> = jobs.iter().map(|job| render(&state, job)).collect();
+    Ok(match total {
+        Some(total) => Json(json!({
+            "jobs": jobs,
+            "start": start,
+            "limit": limit,
+            "total": total,
+        }))
+        .into_response(),
+        None => Json(jobs).into_response(),
+    })
 }
 
 /// The job as `GET /api/v2/jobs/{id}` shows it (§7.3), with a fresh download link.

@@ -92,15 +92,17 @@ fn execute(state: &AppState, mut job: userbridge_model::Job) {
 }
 
 /// Every minute: finished jobs past retention lose their files and become `expired`;
-/// campaign import processes past theirs are forgotten with their reject files.
+/// campaign import processes past theirs are forgotten with their reject files; expired
+/// dashboard sessions are deleted.
 pub async fn expire_loop(state: SharedState) {
     loop {
         let s = state.clone();
         let _ = tokio::task::spawn_blocking(move || {
             let jobs = expire_old(&s);
             let processes = crate::campaign_imports::forget_old_processes(&s);
-            if let Err(e) = jobs.and(processes) {
-                tracing::warn!(error = %e, "cannot expire old jobs and processes");
+            let sessions = s.store.delete_expired_web_sessions(time::unix_seconds());
+            if let Err(e) = jobs.and(processes).and(sessions) {
+                tracing::warn!(error = %e, "cannot expire old jobs, processes and sessions");
             }
         })
         .await;

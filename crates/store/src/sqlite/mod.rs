@@ -1,5 +1,6 @@
 //! The embedded SQLite backend: one database file, WAL journal, versioned migrations.
 
+mod admins;
 mod campaign_tables;
 mod documents;
 mod imports;
@@ -18,9 +19,9 @@ use userbridge_model::query::Query;
 use userbridge_model::{Connection, Job, JobKind, JobStatus, User, ids, time};
 
 use crate::{
-    AccessToken, ApplyMode, CampaignColumn, CampaignTable, Client, Conflict, DefinitionDeletion,
-    DocDirectory, Document, ImportDefinitionRecord, ImportRunRecord, Result, RowFilter, Store,
-    StoreError, StoredValue, UserScan, UserSearch, WriteTx,
+    AccessToken, Admin, ApplyMode, CampaignColumn, CampaignTable, Client, Conflict,
+    DefinitionDeletion, DocDirectory, Document, ImportDefinitionRecord, ImportRunRecord, Result,
+    RowFilter, Store, StoreError, StoredValue, UserScan, UserSearch, WebSession, WriteTx,
 };
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
@@ -32,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0005_import_definitions.sql"),
     include_str!("migrations/0006_import_processes.sql"),
     include_str!("migrations/0007_definition_versions.sql"),
+    include_str!("migrations/0008_web_admins.sql"),
 ];
 
 /// The connection every fresh directory starts with (Auth0's default database connection).
@@ -490,6 +492,25 @@ impl Store for SqliteStore {
         parts.into_iter().map(finish_job).collect()
     }
 
+    fn jobs_page(&self, offset: u64, limit: u64) -> Result<Vec<Job>> {
+        let db = self.db();
+        let mut stmt = db.prepare_cached(&format!(
+            "{JOB_SELECT} ORDER BY j.created_at DESC, j.id DESC LIMIT ?1 OFFSET ?2"
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![limit, offset], job_from_row)?;
+        let parts: Vec<_> = rows.collect::<rusqlite::Result<_>>()?;
+        parts.into_iter().map(finish_job).collect()
+    }
+
+    fn count_jobs(&self) -> Result<u64> {
+        let count: i64 = self
+            .db()
+            .query_row("SELECT count(*) FROM jobs", [], |r| r.get(0))?;
+        Ok(count as u64)
+    }
+
     fn delete_job(&self, id: &str) -> Result<()> {
         self.db().execute("DELETE FROM jobs WHERE id = ?1", [id])?;
         Ok(())
@@ -507,6 +528,34 @@ impl Store for SqliteStore {
         self.db()
             .execute("DELETE FROM job_errors WHERE job_id = ?1", [job_id])?;
         Ok(())
+    }
+
+    fn set_admin_password(&self, username: &str, password_hash: &str) -> Result<()> {
+        admins::set_password(&mut self.db(), username, password_hash)
+    }
+
+    fn admin(&self, username: &str) -> Result<Option<Admin>> {
+        admins::admin(&self.db(), username)
+    }
+
+    fn admins(&self) -> Result<Vec<Admin>> {
+        admins::admins(&self.db())
+    }
+
+    fn create_web_session(&self, digest: &str, session: &WebSession) -> Result<()> {
+        admins::create_session(&self.db(), digest, session)
+    }
+
+    fn web_session(&self, digest: &str) -> Result<Option<WebSession>> {
+        admins::session(&self.db(), digest)
+    }
+
+    fn delete_web_session(&self, digest: &str) -> Result<bool> {
+        admins::delete_session(&self.db(), digest)
+    }
+
+    fn delete_expired_web_sessions(&self, now: i64) -> Result<u64> {
+        admins::delete_expired(&self.db(), now)
     }
 
     fn doc_directory(&self, parent_id: &str, name: &str) -> Result<Option<DocDirectory>> {
@@ -772,4 +821,53 @@ fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
         scopes: split_scopes(&r.get::<_, String>(3)?),
         created_at: r.get(4)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use userbridge_model::{Job, JobKind, JobStatus};
+
+    use crate::{SqliteStore, Store};
+
+    fn job(id: &str, created_at: &str) -> Job {
+        Job {
+            id: id.into(),
+            kind: JobKind::UsersExport,
+            status: JobStatus::Pending,
+            created_at: created_at.into(),
+            connection_id: None,
+            connection: None,
+            spec: serde_json::json!({}),
+            processed: 0,
+            total: 0,
+            status_details: None,
+            result: None,
+            finished_at: None,
+        }
+    }
+
+    #[test]
+    fn jobs_page_newest_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(tmp.path()).unwrap();
+        store
+            .create_job(&job("job_b", "2024-01-02T00:00:00.000Z"))
+            .unwrap();
+        store
+            .create_job(&job("job_a", "2024-01-01T00:00:00.000Z"))
+            .unwrap();
+        store
+            .create_job(&job("job_c", "2024-01-02T00:00:00.000Z"))
+            .unwrap();
+        let ids = |jobs: Vec<Job>| jobs.into_iter().map(|j| j.id).collect::<Vec<_>>();
+        assert_eq!(
+            ids(store.jobs_page(0, 10).unwrap()),
+            ["job_c", "job_b", "job_a"]
+        );
+        assert_eq!(ids(store.jobs_page(1, 1).unwrap()), ["job_b"]);
+        assert!(store.jobs_page(3, 10).unwrap().is_empty());
+        assert_eq!(store.count_jobs().unwrap(), 3);
+    }
 }

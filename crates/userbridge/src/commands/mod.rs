@@ -1,5 +1,6 @@
 //! One module per command; each turns its flags into a typed spec and calls a library.
 
+mod admin;
 mod campaign;
 mod campaign_imports;
 mod export;
@@ -23,6 +24,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Users(command) => users::run(&*open(&cli.data_dir)?, command),
         Command::Connections(command) => connections(&*open(&cli.data_dir)?, command),
         Command::Campaign(command) => campaign::run(open(&cli.data_dir)?, &cli.data_dir, command),
+        Command::Admin(command) => admin::run(&*open(&cli.data_dir)?, command),
     }
 }
 
@@ -31,6 +33,20 @@ pub fn open(data_dir: &std::path::Path) -> anyhow::Result<Arc<SqliteStore>> {
     let store = SqliteStore::open(data_dir)
         .with_context(|| format!("cannot open the data directory {}", data_dir.display()))?;
     Ok(Arc::new(store))
+}
+
+/// The first line of standard input, without its line ending (a secret typed or piped in).
+pub fn read_stdin_line(what: &str) -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .with_context(|| format!("cannot read the {what} from standard input"))?;
+    for ending in ['\n', '\r'] {
+        if line.ends_with(ending) {
+            line.pop();
+        }
+    }
+    Ok(line)
 }
 
 fn connections(store: &SqliteStore, command: ConnectionsCommand) -> anyhow::Result<ExitCode> {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde_json::{Value, json};
+use userbridge_server::web::admins;
 use userbridge_server::{ServerConfig, auth};
 use userbridge_store::{Store, UserScan};
 
@@ -50,6 +51,7 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
             public_url: public_url.clone(),
             tenant: args.tenant.clone(),
             token_lifetime: Duration::from_secs(args.token_lifetime),
+            session_lifetime: Duration::from_secs(args.session_lifetime),
             download_link_lifetime: Duration::from_secs(args.download_link_lifetime),
             job_retention: Duration::from_secs(args.job_retention),
             process_retention: Duration::from_secs(args.process_retention),
@@ -62,7 +64,16 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
         };
         let client_file = management_client(store.as_ref(), data_dir, &config.audience())?;
         let state = userbridge_server::state(config, store.clone() as Arc<dyn Store>)?;
+        let first_password = admins::create_first_admin(store.as_ref())?;
 
+        // Before the "listening" line, so whoever waits for that one has seen these.
+        println!("dashboard: {public_url}/");
+        if let Some(password) = first_password {
+            println!(
+                "dashboard login: {} / {password} (shown once; change it with: userbridge admin reset-password)",
+                admins::DEFAULT_ADMIN
+            );
+        }
         println!("userbridge listening on {public_url}");
         println!("management client credentials: {}", client_file.display());
         println!("get a token:");

@@ -39,12 +39,8 @@ fn verify_password(
     email: &str,
     connection: Option<&str>,
 ) -> anyhow::Result<ExitCode> {
-    let mut password = String::new();
-    std::io::stdin()
-        .read_line(&mut password)
-        .context("cannot read the password from standard input")?;
-    let password = password.strip_suffix('\n').unwrap_or(&password);
-    let password = password.strip_suffix('\r').unwrap_or(password);
+    let password = super::read_stdin_line("password")?;
+    let password = password.as_str();
     let users: Vec<_> = store
         .users_by_email(&email.trim().to_lowercase())?
         .into_iter()

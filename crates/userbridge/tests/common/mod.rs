@@ -92,6 +92,7 @@ impl Dir {
             .unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
+        let mut banner = Vec::new();
         let url = loop {
             let line = lines
                 .next()
@@ -100,6 +101,7 @@ impl Dir {
             if let Some(url) = line.strip_prefix("userbridge listening on ") {
                 break url.to_string();
             }
+            banner.push(line);
         };
         // Keep draining stdout so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
@@ -110,6 +112,7 @@ impl Dir {
         Server {
             child,
             url,
+            banner,
             credentials,
             http: reqwest::blocking::Client::new(),
         }
@@ -119,6 +122,8 @@ impl Dir {
 pub struct Server {
     pub child: Child,
     pub url: String,
+    /// What the server printed before its "listening" line (the dashboard lines).
+    pub banner: Vec<String>,
     pub credentials: Value,
     pub http: reqwest::blocking::Client,
 }
