@@ -184,13 +184,22 @@ export async function assertLabelled(page, where) {
  */
 export async function screenshots(page, name) {
   mkdirSync(ARTIFACTS, { recursive: true });
+  // The page as one sees it, not with the focus ring a keyboard check left behind.
+  await page.evaluate(() => { if (!document.querySelector('dialog[open]')) document.activeElement?.blur(); });
   for (const [width, height] of WIDTHS) {
     await page.setViewportSize({ width, height });
     await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r))));
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-    assert.ok(overflow <= 0, `${name} at ${width} px scrolls sideways by ${overflow} px`);
-    await assertLabelled(page, `${name} at ${width} px`);
     await page.screenshot({ path: join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
+    const overflow = await page.evaluate(() => {
+      const over = document.documentElement.scrollWidth - document.documentElement.clientWidth;
+      const wide = [...document.querySelectorAll('body *')]
+        .filter((el) => el.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5)
+        .filter((el) => !el.closest('.table-wrap') || el.classList.contains('table-wrap'))
+        .slice(0, 5).map((el) => el.outerHTML.slice(0, 100));
+      return { over, wide };
+    });
+    assert.ok(overflow.over <= 0, `${name} at ${width} px scrolls sideways by ${overflow.over} px: ${overflow.wide.join(' | ')}`);
+    await assertLabelled(page, `${name} at ${width} px`);
   }
   await page.setViewportSize({ width: WIDTHS[0][0], height: WIDTHS[0][1] });
 }

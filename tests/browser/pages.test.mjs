@@ -141,9 +141,9 @@ test('each page at 1280 and 390 px, labelled, operable by keyboard', async () =>
   // A validation error lands next to the control it names.
   await page.getByLabel('Table', { exact: true }).fill('contacts2');
   await page.getByRole('button', { name: 'Save' }).click();
-  const keyError = page.locator('#import-form-error .error, .mapping .error, [aria-invalid="true"]');
-  await keyError.first().waitFor();
-  assert.match(await page.locator('p.error[role="alert"]').first().textContent(), /key/);
+  const keyError = page.locator('#mapping-error');
+  await keyError.waitFor();
+  assert.match(await keyError.textContent(), /^import definition: key: mode add_and_update needs a key/);
   await go(`#/campaign/imports/${definitionId}`, '.preview-table');
   assert.equal(await page.getByLabel('Import name').inputValue(), 'Auth0 users');
   assert.equal(await page.getByLabel('Key: Email Address').isChecked(), true);

@@ -89,7 +89,7 @@ export function showError(control, message) {
   clearError(control);
   const id = `${control.id || uid('ctl')}-error`;
   if (!control.id) control.id = id.replace(/-error$/, '');
-  const p = h('p', { class: 'error', id, role: 'alert' }, message);
+  const p = h('p', { class: 'error field-error', id, role: 'alert' }, message);
   if (['INPUT', 'SELECT', 'TEXTAREA'].includes(control.tagName)) {
     control.setAttribute('aria-invalid', 'true');
     const described = (control.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
@@ -116,7 +116,7 @@ export function clearError(control) {
 /** Removes every error shown inside `root`. */
 export function clearErrors(root) {
   root.querySelectorAll('[aria-invalid]').forEach(clearError);
-  root.querySelectorAll('p.error[role="alert"]').forEach((p) => { if (!p.hidden) p.remove(); });
+  root.querySelectorAll('p.field-error').forEach((p) => p.remove());
 }
 
 /** The message of anything thrown. */
@@ -276,7 +276,7 @@ export function openDialog({ title, content, actions = [], onClose, wide }) {
   const dialog = h('dialog', { class: wide ? 'wide' : null, 'aria-labelledby': titleId },
     h('div', { class: 'dialog-head' },
       h('h2', { id: titleId }, title),
-      h('button', { type: 'button', class: 'icon', 'aria-label': 'Close', on: { click: () => dialog.close() } }, '×')),
+      h('button', { type: 'button', class: 'icon', 'aria-label': 'Close this dialog', on: { click: () => dialog.close() } }, '×')),
     body, footer);
   const opener = document.activeElement;
   let closed = false;
@@ -474,7 +474,7 @@ async function login(event) {
     session.username = data.username;
     session.csrfToken = data.csrf_token;
     password.value = '';
-    if (!location.hash || location.hash === '#/login') location.hash = '#/users/export';
+    if (!location.hash) history.replaceState(null, '', '#/users/export');
     showApp();
   } catch (err) {
     error.textContent = messageOf(err);

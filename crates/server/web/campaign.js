@@ -305,15 +305,16 @@ async function definitionPage({ view, id, query, signal }) {
   const tableList = h('datalist', { id: 'import-table-list' }, tables.map((t) => h('option', { value: t.name })));
   const tableHint = h('p', { class: 'hint', id: 'import-table-state', 'aria-live': 'polite' });
   const mappingBody = h('tbody');
-  const mappingTable = h('div', { class: 'table-wrap' }, h('table', { class: 'data mapping' },
+  const mappingTable = h('div', { class: 'table-wrap', id: 'mapping' }, h('table', { class: 'data mapping' },
     h('caption', {}, 'Columns: each source column and the table column it fills'),
     h('thead', {}, h('tr', {}, ['Import', 'Source column', 'Target column', 'Type', 'Format', 'Strip leading \'', 'Key']
       .map((t) => h('th', { scope: 'col' }, t)))),
     mappingBody));
+  const mappingError = h('p', { class: 'error', role: 'alert', id: 'mapping-error', hidden: true });
   const targetSection = h('section', { class: 'card', 'aria-labelledby': 'target-title' },
     h('h2', { id: 'target-title' }, 'Target table and columns'),
     h('div', { class: 'grid-2' }, h('div', {}, field('Table', tableInput).wrapper, tableList, tableHint)),
-    mappingTable);
+    mappingTable, mappingError);
 
   // --- Options
   const mode = select(MODES, def ? def.mode : 'add_and_update');
@@ -611,10 +612,14 @@ async function definitionPage({ view, id, query, signal }) {
     else if (entry.startsWith('key')) target = included.find((x) => x.key)?.els.key || mappingTable;
     else if (entry === 'thresholds.max_rejected_percent') target = maxPercent;
     else if (entry === 'thresholds.max_rejected_rows') target = maxRows;
-    if (target) {
-      const p = showError(target, message);
-      if (target.focus && target.tagName !== 'DIV') target.focus();
-      else p.scrollIntoView({ block: 'center' });
+    if (target === mappingTable) {
+      // About the mapping as a whole (no column named): right under the table.
+      mappingError.textContent = message;
+      mappingError.hidden = false;
+      mappingError.scrollIntoView({ block: 'center' });
+    } else if (target) {
+      showError(target, message);
+      target.focus();
     } else {
       showError(formError, message);
       formError.scrollIntoView({ block: 'center' });
@@ -623,6 +628,7 @@ async function definitionPage({ view, id, query, signal }) {
 
   async function save() {
     clearErrors(view);
+    mappingError.hidden = true;
     fill(formError);
     if (!docSelect.value) { showError(docSelect, 'Choose the document to import.'); docSelect.focus(); return null; }
     if (!tableInput.value.trim()) { showError(tableInput, 'Name the table to import into.'); tableInput.focus(); return null; }
