@@ -2,10 +2,12 @@
 // an import whose bad users are each listed with every error message.
 
 import assert from 'node:assert/strict';
-import { rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { assertNoProblems, launchBrowser, login, startServer } from './helpers.mjs';
+import {
+  assertNoProblems, cli, launchBrowser, login, parseDelimited, startServer,
+} from './helpers.mjs';
 
 let server;
 let browser;
@@ -124,5 +126,51 @@ test('an import with bad users lists each failed user with every error message',
   await page.keyboard.press('Escape');
   await report.waitFor({ state: 'detached' });
   assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Show Summary');
+  assertNoProblems(browser);
+});
+
+test('a Data Import run with rejected rows reports each reason and serves the reject file', async () => {
+  const { page } = browser;
+  const tsv = join(server.dataDir, 'people.tsv');
+  writeFileSync(tsv, 'Email Address\tCreated At\n'
+    + 'Good.Person@Example.com\t2024-03-01T09:15:27.412Z\n'
+    + 'not-an-email\t2024-03-02T10:00:00Z\n'
+    + 'late@example.com\tyesterday\n');
+  cli(server.dataDir, ['campaign', 'docs', 'mkdir', '/incoming']);
+  cli(server.dataDir, ['campaign', 'docs', 'upload', tsv, '--to', '/incoming']);
+  cli(server.dataDir, ['campaign', 'imports', 'create', '--name', 'With rejects', '--document', '/incoming/people.tsv',
+    '--table', 'people', '--create-table', '--delimiter', 'tab', '--key', 'Email Address',
+    '--map', 'Email Address=Email Address:email', '--map', 'Created At=Created At:datetime:ISO 8601']);
+
+  // Saved imports are listed and run from the list.
+  await page.goto(`${server.url}/#/campaign/imports`);
+  await page.getByRole('button', { name: 'Run Process With rejects' }).click();
+  const report = page.locator('#process-report');
+  await report.locator('#report-counts').waitFor();
+  const count = async (k) => (await report.locator(`[data-count="${k}"]`).textContent());
+  assert.deepEqual([await count('read'), await count('inserted'), await count('rejected')], ['3', '1', '2']);
+  assert.match(await report.locator('.report-state').textContent(), /completed with rejects/);
+  const reasons = await report.locator('table.data tbody tr').allTextContents();
+  assert.equal(reasons.length, 2, `one row per reason: ${reasons}`);
+
+  // The reject file: the source's header, then _line, _column, _reason_code, _reason.
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    report.getByRole('link', { name: 'Download the reject file' }).click(),
+  ]);
+  const path = join(server.dataDir, 'rejects.tsv');
+  await download.saveAs(path);
+  const rows = parseDelimited(readFileSync(path, 'utf8'), '\t');
+  assert.deepEqual(rows[0], ['Email Address', 'Created At', '_line', '_column', '_reason_code', '_reason']);
+  assert.deepEqual(rows.slice(1).map((r) => [r[0], r[2], r[3]]),
+    [['not-an-email', '3', 'Email Address'], ['late@example.com', '4', 'Created At']]);
+  for (const r of rows.slice(1)) assert.ok(r[5].length > 0, 'a reason is given');
+
+  // Run it again from the process page: the same rows are now unchanged.
+  await page.getByRole('button', { name: 'Run Process again' }).click();
+  const first = new URL(page.url()).hash;
+  await page.waitForFunction((old) => location.hash !== old
+    && document.querySelector('#process-report [data-count="unchanged"]')?.textContent === '1', first);
+  assert.equal(await count('inserted'), '0');
   assertNoProblems(browser);
 });

@@ -721,7 +721,9 @@ async function processPage({ view, params, signal }) {
     h('h2', { id: 'live-title' }, 'Progress'), state, bar.el, stats, h('div', { class: 'actions start' }, cancel));
   const reportBox = h('section', { class: 'card report', id: 'process-report', 'aria-labelledby': 'report-title', hidden: true },
     h('h2', { id: 'report-title' }, 'Report'));
-  view.append(live, reportBox);
+  const again = definition ? h('div', { class: 'actions start', hidden: true },
+    button('Run Process again', (e) => runDefinition(definition.id, e.currentTarget.parentElement), 'secondary')) : null;
+  view.append(live, reportBox, again);
 
   const show = (p) => {
     view.dataset.state = p.state;
@@ -748,6 +750,7 @@ async function processPage({ view, params, signal }) {
     live.hidden = !!p.report;
     bar.set(100, p.report ? '' : label);
     renderReport(reportBox, p);
+    if (again) again.hidden = false;
     announce(`Process ${label}`);
     return true;
   };
