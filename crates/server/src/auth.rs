@@ -1,4 +1,5 @@
-//! Clients, the client-credentials token endpoint and bearer-token checks.
+//! Clients, the client-credentials token endpoint, and the check of every API request: a
+//! bearer token, or the web page's session cookie (`web::session`).
 //!
 //! Access tokens are opaque random strings; only their SHA-256 is stored. (Signed JWTs
 //! with published keys are the security issue's work; SDKs treat tokens as opaque.)

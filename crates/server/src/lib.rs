@@ -1,5 +1,6 @@
 //! The userbridge HTTP server: an Auth0-compatible Management API (`/oauth/token`,
-//! `/api/v2/…`), the job runner and signed downloads.
+//! `/api/v2/…`), the campaign API, the job runner, signed downloads, and the web page
+//! (`web`: embedded files, admin sign-in, cookie sessions, CSRF, security headers).
 //!
 //! Handlers parse and check a request, then hand it to the same engines the CLI uses.
 
@@ -30,7 +31,7 @@ use userbridge_store::Store;
 
 pub use state::{AppState, ServerConfig, SharedState};
 
-/// Errors while starting the server.
+/// Errors while starting the server or setting up its dashboard admins.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error(transparent)]

@@ -72,19 +72,19 @@ fn invalid_csrf() -> ApiError {
     )
 }
 
-/// The live (not expired) session of this id.
-async fn live_session(state: &SharedState, session_id: &str) -> ApiResult<Option<WebSession>> {
+/// The live session of this id; 401 `Invalid session` when it is unknown or expired.
+async fn live_session(state: &SharedState, session_id: &str) -> ApiResult<WebSession> {
     let store = state.store.clone();
     let key = digest(session_id);
     let session = blocking(move || Ok(store.web_session(&key)?)).await?;
-    Ok(session.filter(|s| s.expires_at > time::unix_seconds()))
+    session
+        .filter(|s| s.expires_at > time::unix_seconds())
+        .ok_or_else(invalid_session)
 }
 
 /// The caller a session cookie stands for: its admin, holding every management scope.
 pub(crate) async fn caller(state: &SharedState, session_id: &str) -> ApiResult<Caller> {
-    let session = live_session(state, session_id)
-        .await?
-        .ok_or_else(invalid_session)?;
+    let session = live_session(state, session_id).await?;
     Ok(Caller {
         client_id: format!("{CALLER_PREFIX}{}", session.username),
         scopes: MANAGEMENT_SCOPES.iter().map(|s| s.to_string()).collect(),
@@ -211,8 +211,9 @@ pub async fn login(
     let session = WebSession {
         username: credentials.username,
         created_at: time::now(),
-        expires_at: time::unix_seconds()
-            .saturating_add(state.config.session_lifetime.as_secs() as i64),
+        expires_at: time::unix_seconds().saturating_add(
+            i64::try_from(state.config.session_lifetime.as_secs()).unwrap_or(i64::MAX),
+        ),
     };
     let store = state.store.clone();
     let key = digest(&session_id);
@@ -240,9 +241,7 @@ pub async fn current(State(state): State<SharedState>, headers: HeaderMap) -> Ap
     let Some(session_id) = session_cookie(&headers) else {
         return Err(ApiError::unauthorized("Missing authentication"));
     };
-    let session = live_session(&state, session_id)
-        .await?
-        .ok_or_else(invalid_session)?;
+    let session = live_session(&state, session_id).await?;
     Ok(session_body(&state, session_id, &session.username))
 }
 
