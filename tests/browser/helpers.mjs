@@ -168,11 +168,11 @@ export async function eventually(predicate, what, timeout = 30_000) {
   }
 }
 
-/** Every visible form control on the page has a label (a <label>, or an ARIA name). */
+/** Every visible form control on the page has a <label> with text. */
 export async function assertLabelled(page, where) {
   const unlabelled = await page.evaluate(() => [...document.querySelectorAll('input, select, textarea')]
     .filter((el) => el.type !== 'hidden' && el.getClientRects().length > 0)
-    .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby'))
+    .filter((el) => ![...(el.labels || [])].some((l) => l.textContent.trim()))
     .map((el) => el.outerHTML.slice(0, 120)));
   assert.deepEqual(unlabelled, [], `${where}: controls without a label`);
 }

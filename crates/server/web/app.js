@@ -63,6 +63,12 @@ export function field(labelText, control, hint) {
   return { wrapper, control };
 }
 
+/** A <label> only screen readers see, for a control whose visible label is a column header. */
+export function hiddenLabel(control, text) {
+  if (!control.id) control.id = uid('f');
+  return h('label', { for: control.id, class: 'visually-hidden' }, text);
+}
+
 /** A select with [value, label] options. */
 export function select(options, value) {
   const el = h('select');

@@ -2,7 +2,7 @@
 // Tables, on /api/campaign/v1 — the engine the CLI's `userbridge campaign …` runs.
 
 import {
-  ApiError, announce, api, button, clearErrors, counts, fill, confirmDialog, field, formatBytes, formatDate,
+  ApiError, announce, api, button, clearErrors, counts, fill, confirmDialog, field, hiddenLabel, formatBytes, formatDate,
   formatNumber, formatSeconds, h, messageOf, navigate, pageHeading, poll, progressBar, route,
   select, showError, table, upload, url,
 } from './app.js';
@@ -387,13 +387,15 @@ async function definitionPage({ view, id, query, signal }) {
     fill(mappingBody);
     rows.forEach((r, i) => {
       const label = typeof r.source === 'number' ? `column ${r.source}` : r.source;
-      const include = h('input', { type: 'checkbox', checked: r.include, 'aria-label': `Import ${label}` });
-      const target = h('input', { value: r.target, 'aria-label': `Target column for ${label}`, autocomplete: 'off', list: 'import-target-columns' });
+      const include = h('input', { type: 'checkbox', checked: r.include });
+      const target = h('input', { value: r.target, autocomplete: 'off', list: 'import-target-columns' });
       const type = select(TYPES.map((t) => [t, t]), r.type);
-      type.setAttribute('aria-label', `Type of ${label}`);
-      const format = h('input', { value: r.format || '', 'aria-label': `Date format of ${label}`, list: 'import-date-formats', placeholder: r.type === 'date' ? 'CCYYMMDD' : 'CCYYMMDD HHMMSS' });
-      const strip = h('input', { type: 'checkbox', checked: r.strip, 'aria-label': `Strip one leading apostrophe from ${label}` });
-      const key = h('input', { type: 'checkbox', checked: r.key, 'aria-label': `Key: ${label}` });
+      const format = h('input', { value: r.format || '', list: 'import-date-formats', placeholder: r.type === 'date' ? 'CCYYMMDD' : 'CCYYMMDD HHMMSS' });
+      const strip = h('input', { type: 'checkbox', checked: r.strip });
+      const key = h('input', { type: 'checkbox', checked: r.key });
+      // Each control has its <label>, read by screen readers; the column headers show it.
+      const cell = (control, text, header) => h('td', { 'data-label': header },
+        hiddenLabel(control, text), control);
       const syncRow = () => {
         const isDate = type.value === 'date' || type.value === 'datetime';
         format.disabled = !isDate || !include.checked;
@@ -410,13 +412,13 @@ async function definitionPage({ view, id, query, signal }) {
       syncRow();
       const warn = r.warnings && r.warnings.length ? h('p', { class: 'hint warning' }, r.warnings.join('; ')) : null;
       mappingBody.append(h('tr', { 'data-source': label, 'data-index': i },
-        h('td', { 'data-label': 'Import' }, include),
+        cell(include, `Import ${label}`, 'Import'),
         h('th', { scope: 'row', 'data-label': 'Source column' }, label, warn),
-        h('td', { 'data-label': 'Target column' }, target),
-        h('td', { 'data-label': 'Type' }, type),
-        h('td', { 'data-label': 'Format' }, format),
-        h('td', { 'data-label': 'Strip leading \'' }, strip),
-        h('td', { 'data-label': 'Key' }, key)));
+        cell(target, `Target column for ${label}`, 'Target column'),
+        cell(type, `Type of ${label}`, 'Type'),
+        cell(format, `Date format of ${label}`, 'Format'),
+        cell(strip, `Strip one leading apostrophe from ${label}`, 'Strip leading \''),
+        cell(key, `Key: ${label}`, 'Key')));
     });
     const t = tableInfo();
     mappingBody.append(h('datalist', { id: 'import-target-columns' }, (t ? t.columns : []).map((c) => h('option', { value: c.name }))));
@@ -496,13 +498,14 @@ async function definitionPage({ view, id, query, signal }) {
       (s.warnings || []).length ? h('ul', { class: 'warnings' }, s.warnings.map((w) => h('li', {}, w))) : null,
       h('details', {}, h('summary', {}, 'Why: what was tried'), h('ul', {}, (s.explanation || []).map((e) => h('li', {}, e)))));
     const cols = s.columns || [];
+    const previewCaption = `The first ${Math.min(20, (s.rows || []).length)} rows as parsed with the detected format`;
     const previewTable = h('table', { class: 'data preview-table' },
-      h('caption', {}, `The first ${Math.min(20, (s.rows || []).length)} rows as parsed with the detected format`),
+      h('caption', { class: 'visually-hidden' }, previewCaption),
       h('thead', {},
         h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c.name))),
         h('tr', { class: 'types' }, cols.map((c) => h('td', {}, String(c.proposed_type).toLowerCase(), c.date_format ? ` (${c.date_format})` : '')))),
       h('tbody', {}, (s.rows || []).map((r) => h('tr', {}, r.map((v) => h('td', {}, v === null ? '' : String(v)))))));
-    fill(previewSection.querySelector('#preview'), h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Preview rows' }, previewTable));
+    fill(previewSection.querySelector('#preview'), h('p', { class: 'table-title', 'aria-hidden': 'true' }, previewCaption), h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': 'Preview rows' }, previewTable));
     previewSection.hidden = false;
   }
 
@@ -856,9 +859,13 @@ async function tablePage({ view, params, query, signal }) {
     throw err;
   }
   const cols = data.columns;
+  const rowsCaption = where
+    ? `Rows where ${where.replace(/~/, ' contains ').replace(/=/, ' = ')}`
+    : `Rows ${formatNumber(offset + 1)}–${formatNumber(offset + data.rows.length)} of ${formatNumber(data.total)}`;
+  view.append(h('p', { class: 'table-title', 'aria-hidden': 'true' }, rowsCaption));
   const rowsTable = h('div', { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': `Rows of ${info.name}` },
     h('table', { class: 'data rows-table', id: 'table-rows' },
-      h('caption', {}, where ? `Rows where ${where.replace(/~/, ' contains ').replace(/=/, ' = ')}` : `Rows ${formatNumber(offset + 1)}–${formatNumber(offset + data.rows.length)} of ${formatNumber(data.total)}`),
+      h('caption', { class: 'visually-hidden' }, rowsCaption),
       h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', {}, data.rows.length
         ? data.rows.map((r) => h('tr', {}, r.map((v, i) => h('td', { 'data-label': cols[i] }, v === null ? '' : String(v)))))
