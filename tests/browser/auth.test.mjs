@@ -74,6 +74,11 @@ test('a state-changing request without the CSRF token is refused and changes not
   assert.equal(missing.status, 404, 'the directory was not created');
   assert.equal(missing.body.errorCode, 'inexistent_document');
 
+  // An empty directory: the export button says so and cannot be pressed.
+  await page.goto(`${server.url}/#/users/export`);
+  await page.waitForFunction(() => document.querySelector('#export-button')?.textContent === 'Nothing to Export');
+  assert.equal(await page.locator('#export-button').isDisabled(), true);
+
   // The page itself sends the token: creating the directory through the form works.
   await page.goto(`${server.url}/#/campaign/documents`);
   await page.getByLabel('New directory name').fill('with-csrf');

@@ -239,7 +239,7 @@ async function exportTab({ view, signal }) {
 }
 
 /** The export job's progress dialog: percent and time left, then Download or the reason. */
-export function exportDialog(job) {
+function exportDialog(job) {
   const controller = new AbortController();
   const bar = progressBar('Export progress');
   const status = h('p', { class: 'status', id: 'export-status' });
@@ -453,7 +453,7 @@ function importResult(j) {
 }
 
 /** The report of an import job: its summary and every failed user with every reason. */
-export function importReportDialog(jobId, label) {
+function importReportDialog(jobId, label) {
   const controller = new AbortController();
   const content = h('div', { class: 'report', 'aria-live': 'polite' }, h('p', {}, 'Loading…'));
   const close = button('Close', () => d.close(), 'secondary');
@@ -576,7 +576,7 @@ function pager(page, shown, total, perPage, href, noun) {
 
 /** The `q` for a search box: a query the user wrote is passed as is; plain text searches
  * email, name, given and family name by prefix (the search needs 3 characters for that). */
-export function searchQuery(text) {
+function searchQuery(text) {
   const t = text.trim();
   if (!t) return '';
   if (/[:"()[\]]/.test(t) || /(^|\s)(AND|OR|NOT)(\s|$)/.test(t)) return t;
@@ -612,7 +612,7 @@ async function usersList({ view, query, signal }) {
   try {
     data = await api('/api/v2/users', {
       signal,
-      query: { q: searchQuery(text), page, per_page: USERS_PER_PAGE, include_totals: true, fields: 'user_id,email,name,identities,created_at,logins_count,blocked' },
+      query: { q: searchQuery(text), page, per_page: USERS_PER_PAGE, include_totals: true, fields: 'user_id,email,name,identities,created_at' },
     });
   } catch (err) {
     if (err instanceof ApiError && err.status === 400) {
