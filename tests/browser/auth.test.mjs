@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { PASSWORD, assertNoProblems, launchBrowser, startServer } from './helpers.mjs';
+import { assertNoProblems, launchBrowser, login, startServer } from './helpers.mjs';
 
 let server;
 let browser;
@@ -38,11 +38,7 @@ test('a wrong password is refused next to the form and sets no session cookie', 
 
 test('a state-changing request without the CSRF token is refused and changes nothing', async () => {
   const { page, context } = browser;
-  await page.goto(`${server.url}/`);
-  await page.getByLabel('Username').fill('admin');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.locator('#topbar').waitFor();
+  await login(page, server);
   const [cookie] = (await context.cookies()).filter((c) => c.name === 'ub_session');
   assert.ok(cookie, 'the session cookie is set');
   assert.equal(cookie.httpOnly, true);

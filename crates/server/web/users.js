@@ -238,6 +238,14 @@ async function exportTab({ view, signal }) {
   await refreshCount();
 }
 
+/** Downloads an export's file. Every read of the job mints a fresh signed link (valid for
+ * a minute), so the link is asked for at the moment of the click. */
+async function downloadExport(jobId) {
+  const job = await api(`/api/v2/jobs/${jobId}`);
+  if (!job.location) throw new Error(`The file is no longer available (the job is ${job.status}).`);
+  download(job.location);
+}
+
 /** The export job's progress dialog: percent and time left, then Download or the reason. */
 function exportDialog(job) {
   const controller = new AbortController();
@@ -247,13 +255,7 @@ function exportDialog(job) {
   const downloadButton = button('Download', async () => {
     downloadButton.disabled = true;
     try {
-      // Every read of the job mints a fresh signed link (valid for a minute).
-      const fresh = await api(`/api/v2/jobs/${job.id}`);
-      if (fresh.location) download(fresh.location);
-      else {
-        failure.hidden = false;
-        failure.textContent = 'The file is no longer available.';
-      }
+      await downloadExport(job.id);
     } catch (err) {
       failure.hidden = false;
       failure.textContent = messageOf(err);
@@ -533,8 +535,7 @@ async function historyTab({ view, query, signal }) {
       return button('Download', async (e) => {
         const b = e.currentTarget;
         try {
-          const fresh = await api(`/api/v2/jobs/${j.id}`);
-          if (fresh.location) download(fresh.location);
+          await downloadExport(j.id);
         } catch (err) {
           showError(b.parentElement, messageOf(err));
         }
