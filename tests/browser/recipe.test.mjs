@@ -117,6 +117,15 @@ test('the seed recipe, click by click: export, download, upload, Data Import, re
   // The parsed preview shows the users.
   assert.equal(await page.locator('.preview-table tbody tr').count(), 20);
   assert.equal(await page.locator('.preview-table tbody tr').first().locator('td').first().textContent(), lines[1].split('\t')[0]);
+  // Overriding the format reads the document again under it: with "no header row" the
+  // header line becomes the first previewed row; ticking it back restores the preview.
+  await page.getByLabel('The first row is a header').uncheck();
+  await page.locator('.preview-table thead th', { hasText: 'Column 1' }).waitFor();
+  assert.equal(await page.locator('.preview-table tbody tr').first().locator('td').first().textContent(), 'Email Address');
+  assert.match(await page.locator('#sniff details').textContent(), /no header row: chosen by you/);
+  await page.getByLabel('The first row is a header').check();
+  await page.locator('.preview-table thead th', { hasText: 'Email Address' }).waitFor();
+  assert.equal(await page.locator('.preview-table tbody tr').first().locator('td').first().textContent(), lines[1].split('\t')[0]);
 
   await page.getByLabel('Table', { exact: true }).fill('contacts');
   await page.getByLabel('Table', { exact: true }).press('Tab');

@@ -479,6 +479,17 @@ async function definitionPage({ view, id, query, signal }) {
     syncOther();
   }
 
+  /** The file format as the controls say; the sniffer takes it as chosen, the definition saves it. */
+  function chosenDialect() {
+    return {
+      encoding: encoding.value,
+      delimiter: delimiter.value === 'other' ? otherDelimiter.value : delimiter.value,
+      qualifier: qualifier.value || null,
+      header: header.checked,
+      skip_rows: Number(skipRows.value) || 0,
+    };
+  }
+
   function delimiterName(d) {
     const known = DELIMITERS.find(([v]) => v === d);
     return known ? known[1] : JSON.stringify(d);
@@ -498,7 +509,7 @@ async function definitionPage({ view, id, query, signal }) {
       (s.warnings || []).length ? h('ul', { class: 'warnings' }, s.warnings.map((w) => h('li', {}, w))) : null,
       h('details', {}, h('summary', {}, 'Why: what was tried'), h('ul', {}, (s.explanation || []).map((e) => h('li', {}, e)))));
     const cols = s.columns || [];
-    const previewCaption = `The first ${Math.min(20, (s.rows || []).length)} rows as parsed with the detected format`;
+    const previewCaption = `The first ${Math.min(20, (s.rows || []).length)} rows as parsed with these settings`;
     const previewTable = h('table', { class: 'data preview-table' },
       h('caption', { class: 'visually-hidden' }, previewCaption),
       h('thead', {},
@@ -509,7 +520,7 @@ async function definitionPage({ view, id, query, signal }) {
     previewSection.hidden = false;
   }
 
-  async function sniff(fromDefinition) {
+  async function sniff(fromDefinition, chosen = fromDefinition) {
     clearErrors(sourceSection);
     const path = docSelect.value;
     sniffed = null;
@@ -521,7 +532,8 @@ async function definitionPage({ view, id, query, signal }) {
     }
     fill(sniffBox, h('p', {}, 'Reading the document…'));
     try {
-      sniffed = await api(`${CAMPAIGN}/imports/sniff`, { method: 'POST', json: { document: path }, signal });
+      const body = chosen ? { document: path, dialect: chosenDialect() } : { document: path };
+      sniffed = await api(`${CAMPAIGN}/imports/sniff`, { method: 'POST', json: body, signal });
     } catch (err) {
       if (signal.aborted) return;
       fill(sniffBox);
@@ -532,6 +544,10 @@ async function definitionPage({ view, id, query, signal }) {
     showSniff(sniffed);
     if (fromDefinition) {
       rows = rowsFromDefinition(def, sniffed);
+    } else if (chosen) {
+      // The user changed the format: keep their mapping while the columns stay the same.
+      const names = sniffed.columns.map((c) => c.name).join('\n');
+      if (names !== previousColumns) rows = rowsFromSniff(sniffed);
     } else {
       setDialect(sniffed.dialect);
       if (!name.value.trim()) name.value = `Import ${path.split('/').pop()}`;
@@ -541,6 +557,15 @@ async function definitionPage({ view, id, query, signal }) {
   }
 
   docSelect.addEventListener('change', () => sniff(false));
+  // Every format control reads the document again under the chosen settings (the preview follows).
+  let previousColumns = '';
+  const resniff = () => {
+    if (!docSelect.value) return;
+    previousColumns = sniffed ? sniffed.columns.map((c) => c.name).join('\n') : '';
+    sniff(false, true);
+  };
+  for (const control of [encoding, delimiter, qualifier, header, skipRows]) control.addEventListener('change', resniff);
+  otherDelimiter.addEventListener('change', () => { if (otherDelimiter.value) resniff(); });
   tableInput.addEventListener('change', () => {
     updateTableHint();
     // Re-suggest targets for the rows the user has not typed into.
@@ -577,13 +602,7 @@ async function definitionPage({ view, id, query, signal }) {
     return {
       name: name.value.trim(),
       document: docSelect.value,
-      dialect: {
-        encoding: encoding.value,
-        delimiter: delimiter.value === 'other' ? otherDelimiter.value : delimiter.value,
-        qualifier: qualifier.value || null,
-        header: header.checked,
-        skip_rows: Number(skipRows.value) || 0,
-      },
+      dialect: chosenDialect(),
       target: { table: tableInput.value.trim(), create: !tableInfo() },
       mapping,
       key,
