@@ -77,6 +77,13 @@ test('each page at 1280 and 390 px, labelled, operable by keyboard', async () =>
   await page.keyboard.press('Escape');
   await dialog.waitFor({ state: 'detached' });
 
+  // "Add Default Fields" appends the engine's 11 default columns (served, not copied).
+  await page.getByRole('button', { name: 'Add Default Fields' }).click();
+  await page.locator('.fields-table tbody tr').nth(14).waitFor();
+  assert.equal(await page.locator('.fields-table tbody tr').count(), 15);
+  assert.match(await page.locator('.fields-table tbody tr').nth(4).textContent(), /user_id\s*Id/);
+  assert.match(await page.locator('.fields-table tbody tr').nth(14).textContent(), /updated_at\s*Updated At/);
+
   // Import, with a file that has bad users, and its report dialog.
   const file = join(server.dataDir, 'some-bad.json');
   writeFileSync(file, JSON.stringify([{ email: 'ok@example.com' }, { email: 'nope' }, { email: 'x@example.com', shoe: 1 }]));

@@ -107,6 +107,7 @@ pub fn router(state: SharedState) -> Router {
         .route(web::session::LOGIN_PATH, post(web::session::login))
         .route("/web/session", get(web::session::current))
         .route("/web/logout", post(web::session::logout))
+        .route("/web/export-defaults", get(jobs::routes::export_defaults))
         .route("/oauth/token", post(auth::token));
     for (path, method_router) in campaign_routes(documents_limit) {
         router = router.route(path, method_router);

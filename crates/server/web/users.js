@@ -23,16 +23,6 @@ const FORMATS = [
   ['json', 'NDJSON file (*.ndjson)'],
 ];
 
-// The extension's "Add Default Fields" list: the engine's default CSV/TSV columns
-// (docs/export.md, export/src/spec.rs DEFAULT_FIELDS). No endpoint serves it yet.
-const DEFAULT_FIELDS = [
-  ['user_id', 'Id'], ['given_name', 'Given Name'], ['family_name', 'Family Name'],
-  ['nickname', 'Nickname'], ['name', 'Name'], ['email', 'Email'],
-  ['email_verified', 'Email Verified'], ['picture', 'Picture'],
-  ['identities[0].connection', 'Connection'], ['created_at', 'Created At'],
-  ['updated_at', 'Updated At'],
-];
-
 const DATE_FORMATS = [
   ['', 'As stored (2024-03-01T09:15:27.412Z)'],
   ['%Y%m%d', 'CCYYMMDD (20240301)'],
@@ -130,10 +120,18 @@ async function exportTab({ view, signal }) {
     announce(`Added ${name}`);
     userField.focus();
   });
-  const addDefaults = button('Add Default Fields', () => {
-    for (const [name, export_as] of DEFAULT_FIELDS) fields.push({ name, export_as });
+  const addDefaults = button('Add Default Fields', async () => {
+    // The engine's own default columns, so the page never keeps a copy of them.
+    let defaults;
+    try {
+      defaults = (await api('/web/export-defaults')).fields;
+    } catch (err) {
+      showError(addDefaults, messageOf(err));
+      return;
+    }
+    fields.push(...defaults);
     renderFields();
-    announce('Added the 11 default fields');
+    announce(`Added the ${defaults.length} default fields`);
   }, 'secondary');
   renderFields();
 

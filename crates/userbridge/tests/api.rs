@@ -6,7 +6,7 @@ mod common;
 use common::{Dir, gunzip, read_delimited};
 use serde_json::{Value, json};
 
-const ALL_ROUTES: [(&str, &str, &str); 10] = [
+const ALL_ROUTES: [(&str, &str, &str); 11] = [
     ("GET", "/api/v2/users", "read:users"),
     ("GET", "/api/v2/users/auth0%7Cnobody", "read:users"),
     ("GET", "/api/v2/users-by-email?email=a@b.co", "read:users"),
@@ -25,6 +25,7 @@ const ALL_ROUTES: [(&str, &str, &str); 10] = [
         "create:users,read:users",
     ),
     ("GET", "/api/v2/jobs", "create:users,read:users"),
+    ("GET", "/web/export-defaults", "read:users"),
 ];
 
 fn call(server: &common::Server, method: &str, path: &str, auth: Option<&str>) -> (u16, Value) {
