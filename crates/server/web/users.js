@@ -331,7 +331,7 @@ async function importTab({ view, signal }) {
   const drop = h('div', { class: 'dropzone', id: 'import-dropzone' },
     h('label', { for: input.id }, h('strong', {}, 'Choose files'), ' or drop them here'),
     input,
-    h('p', { class: 'hint' }, 'Users files: JSON array, NDJSON, or either gzip-compressed (.json, .ndjson, .gz). CSV and TSV need a column mapping: import them with the CLI.'));
+    h('p', { class: 'hint' }, 'Users files: JSON array, NDJSON, CSV or TSV (.json, .ndjson, .csv, .tsv), or any of them gzip-compressed (.gz).'));
   const renderChosen = () => {
     fill(chosen, ...files.map((f, i) => h('li', {},
       h('span', { class: 'file-name' }, f.name), ' ', h('span', { class: 'muted' }, `(${formatNumber(f.size)} bytes)`), ' ',
@@ -357,6 +357,7 @@ async function importTab({ view, signal }) {
 
   const connection = select(conns.map((c) => [c.id, c.name]), conns[0] ? conns[0].id : '');
   const upsert = h('input', { type: 'checkbox', id: 'import-upsert' });
+  const mappings = h('textarea', { id: 'import-columns', rows: 3, spellcheck: 'false', placeholder: 'Email Address=email' });
   const start = h('button', { type: 'submit', class: 'primary', id: 'import-start' }, 'Start Importing Users');
   const statusBody = h('tbody');
   const statusTable = h('div', { class: 'table-wrap', hidden: true },
@@ -370,12 +371,17 @@ async function importTab({ view, signal }) {
     h('div', { class: 'grid-2' },
       field('Connection', connection).wrapper,
       field('Upsert pre-existing users', upsert, 'Update users that already exist instead of failing them.').wrapper),
+    field('CSV/TSV columns', mappings,
+      'One COLUMN=USER FIELD per line (e.g. Email Address=email). Columns named as user fields need none.').wrapper,
     h('div', { class: 'actions' }, start));
   view.append(form, statusTable);
 
+  const columnMappings = () => mappings.value.split('\n').map((l) => l.trim()).filter(Boolean);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     clearErrors(form);
+    const bad = columnMappings().find((l) => !l.includes('='));
+    if (bad) { showError(mappings, `"${bad}" is not COLUMN=USER FIELD.`); mappings.focus(); return; }
     if (!files.length) { showError(drop, 'Choose at least one file.'); input.focus(); return; }
     if (!connection.value) { showError(connection, 'Choose the connection to import into.'); connection.focus(); return; }
     const batch = files;
@@ -385,13 +391,13 @@ async function importTab({ view, signal }) {
     start.disabled = true;
     for (const file of batch) {
       // Upload one file after the other; each job is then watched on its own.
-      await importOne(file, connection.value, upsert.checked, statusBody, signal);
+      await importOne(file, connection.value, upsert.checked, columnMappings(), statusBody, signal);
     }
     start.disabled = false;
   });
 }
 
-async function importOne(file, connectionId, upsert, statusBody, signal) {
+async function importOne(file, connectionId, upsert, columns, statusBody, signal) {
   const bar = progressBar(`Uploading ${file.name}`);
   bar.el.classList.add('compact');
   const result = h('span', { class: 'result' });
@@ -404,6 +410,8 @@ async function importOne(file, connectionId, upsert, statusBody, signal) {
   form.append('users', file, file.name);
   form.append('connection_id', connectionId);
   form.append('upsert', upsert ? 'true' : 'false');
+  // The same COLUMN=PATH mappings as the CLI's --field; the server reads them for CSV/TSV.
+  for (const mapping of columns) form.append('field', mapping);
   let job;
   try {
     job = await upload('/api/v2/jobs/users-imports', form, {
