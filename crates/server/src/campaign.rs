@@ -56,6 +56,11 @@ pub fn api_error(err: CampaignError) -> ApiError {
         CampaignError::Read { .. } => (StatusCode::BAD_REQUEST, "unreadable_document"),
         CampaignError::HeaderMismatch { .. } => (StatusCode::CONFLICT, "header_mismatch"),
         CampaignError::Cancelled => (StatusCode::CONFLICT, "cancelled"),
+        CampaignError::UnsafeContent { .. } => {
+            // Someone changed the data directory by hand: the operator must look.
+            tracing::error!(error = %err, "refused to follow stored document content");
+            (StatusCode::INTERNAL_SERVER_ERROR, "unsafe_content")
+        }
         CampaignError::Io { .. } | CampaignError::Store(_) | CampaignError::Internal(_) => {
             return ApiError::from(err);
         }
