@@ -4,6 +4,7 @@
 //!
 //! Handlers parse and check a request, then hand it to the same engines the CLI uses.
 
+pub mod audit;
 pub mod auth;
 pub mod campaign;
 pub mod campaign_imports;
@@ -121,6 +122,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/v2/connections", get(connections::list))
         .route("/api/v2/connections/{id}", get(connections::get))
         .route("/api/v2/jobs", get(jobs::routes::list))
+        .route("/api/v2/audit-log", get(audit::list))
         .route(
             "/api/v2/jobs/users-exports",
             post(jobs::routes::create_export),
@@ -265,6 +267,7 @@ mod tests {
             max_active_imports: 0,
             import_batch_size: 100,
             max_document_bytes: 0,
+            max_jobs_per_client: 0,
         }
     }
 

@@ -39,6 +39,9 @@ pub struct ServerConfig {
     pub import_batch_size: usize,
     /// Largest document the Documents area accepts, in bytes; 0 = unlimited.
     pub max_document_bytes: u64,
+    /// Export and import jobs one client may have pending or processing (429 beyond); 0 = no
+    /// cap.
+    pub max_jobs_per_client: usize,
 }
 
 impl ServerConfig {

@@ -46,6 +46,19 @@ pub enum Command {
     /// Dashboard (web page) administrators.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The audit log: who ran which job, import, export and admin action, and when.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print the newest events, newest first: time, actor, action, target, detail (tabs).
+    Ls {
+        /// How many events.
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -344,6 +357,10 @@ pub struct ServeArgs {
     /// Largest document the Documents area accepts, in bytes (0 = unlimited).
     #[arg(long, env = "USERBRIDGE_MAX_DOCUMENT_BYTES", default_value_t = 2 << 30)]
     pub max_document_bytes: u64,
+    /// Export and import jobs one client may have pending or processing; beyond it, 429
+    /// (0 = no cap).
+    #[arg(long, env = "USERBRIDGE_MAX_JOBS_PER_CLIENT", default_value_t = 10)]
+    pub max_jobs_per_client: usize,
 }
 
 #[derive(Debug, Args)]
@@ -414,6 +431,11 @@ pub struct ExportArgs {
     /// Gzip the output.
     #[arg(long)]
     pub gzip: bool,
+    /// Also write each user's password hashes and MFA factors (json or ndjson whole profiles
+    /// only): an offline backup that imports back with its passwords. Refused when the output
+    /// is a terminal; the file is created readable by its owner only. Recorded in the audit log.
+    #[arg(long)]
+    pub include_secrets: bool,
     /// Output file, or '-' for standard output.
     #[arg(short, long, default_value = "-")]
     pub output: String,

@@ -61,6 +61,7 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
             max_active_imports: args.max_active_imports,
             import_batch_size: args.import_batch_size,
             max_document_bytes: args.max_document_bytes,
+            max_jobs_per_client: args.max_jobs_per_client,
         };
         let client_file = management_client(store.as_ref(), data_dir, &config.audience())?;
         let state = userbridge_server::state(config, store.clone() as Arc<dyn Store>)?;
