@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::io::ReaderStream;
+use userbridge_campaign::delimited::ReadLimits;
 use userbridge_campaign::{
     CampaignError, DocPath, Documents, Entry, Name, OnConflict, Staged, audit,
 };
@@ -25,10 +26,17 @@ use crate::state::{AppState, SharedState, blocking};
 pub const READ: &[&str] = &["campaign:read"];
 pub const WRITE: &[&str] = &["campaign:write"];
 
-/// The Documents area of the server's data directory, with its size cap.
+/// The Documents area of the server's data directory, with its size cap and the caps runs
+/// read documents under.
 pub fn documents(state: &AppState) -> Documents {
-    Documents::new(state.store.clone(), &state.config.data_dir)
-        .with_max_size(state.config.max_document_bytes)
+    let config = &state.config;
+    Documents::new(state.store.clone(), &config.data_dir)
+        .with_max_size(config.max_document_bytes)
+        .with_read_limits(ReadLimits {
+            max_decompressed_bytes: config.max_decompressed_bytes,
+            max_record_bytes: config.max_line_bytes,
+            max_fields: config.max_columns,
+        })
 }
 
 /// A campaign error in the Management API's shape: 400 for a bad name or path, 404 when

@@ -11,6 +11,7 @@ pub mod campaign_imports;
 pub mod connections;
 pub mod error;
 pub mod jobs;
+mod limits;
 mod query_string;
 mod signing;
 pub mod state;
@@ -102,6 +103,8 @@ pub fn router(state: SharedState) -> Router {
             usize::try_from(max.saturating_add(1 << 20)).unwrap_or(usize::MAX),
         ),
     };
+    let body_limit =
+        DefaultBodyLimit::max(usize::try_from(state.config.max_body_bytes).unwrap_or(usize::MAX));
     let mut router = Router::new()
         .route("/", get(web::assets::index))
         .route("/assets/{file}", get(web::assets::asset))
@@ -138,6 +141,13 @@ pub fn router(state: SharedState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             web::session::require_csrf,
+        ))
+        // Every route's body: JSON and form bodies up to `max_body_bytes` (the upload routes
+        // set their own limit above), stalled bodies cut off, hostile JSON refused unparsed.
+        .layer(body_limit)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::limit_requests,
         ))
         // Outermost, so every answer carries them, the CSRF refusal included.
         .layer(middleware::map_response(web::headers::add_security_headers))
@@ -268,6 +278,13 @@ mod tests {
             import_batch_size: 100,
             max_document_bytes: 0,
             max_jobs_per_client: 0,
+            max_body_bytes: 1 << 20,
+            max_json_depth: 64,
+            max_json_string_bytes: 1 << 16,
+            max_export_fields: 100,
+            max_columns: 1000,
+            max_line_bytes: 1 << 20,
+            upload_idle_timeout: Duration::from_secs(30),
         }
     }
 

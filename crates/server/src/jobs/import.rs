@@ -274,6 +274,8 @@ pub fn run(state: &AppState, job: &Job) -> Result<Summary, String> {
         .and_then(Value::as_bool)
         .unwrap_or(false);
     request.max_decompressed_bytes = state.config.max_decompressed_bytes;
+    request.max_record_bytes = state.config.max_line_bytes;
+    request.max_record_depth = state.config.max_json_depth;
     request.batch_size = state.config.import_batch_size;
     let spec = ImportSpec::validate(&request, state.store.as_ref()).map_err(details)?;
     // The jobs API takes Auth0's JSON array, or NDJSON (userbridge choice); CSV is the

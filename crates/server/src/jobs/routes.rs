@@ -28,6 +28,16 @@ pub async fn create_export(
     let body: Value = serde_json::from_str(&body)
         .map_err(|e| ApiError::invalid_body("", &format!("Invalid JSON: {e}")))?;
     let (request, format_name) = export::parse_body(&body, &state.config.tenant)?;
+    let max_fields = state.config.max_export_fields;
+    if request.fields.len() > max_fields {
+        return Err(ApiError::invalid_body(
+            "fields",
+            &format!(
+                "Array is too long ({} items, {max_fields} max)",
+                request.fields.len()
+            ),
+        ));
+    }
     let st = state.clone();
     let job = blocking(move || {
         let spec = ExportSpec::validate(&request, st.store.as_ref()).map_err(export::api_error)?;
