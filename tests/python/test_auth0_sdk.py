@@ -41,6 +41,8 @@ ALL_SCOPES = {
     # The campaign data manager's scopes (issue 4); the management client holds them too.
     "campaign:read",
     "campaign:write",
+    # Reading the audit log (issue 6; Auth0's name for reading logs).
+    "read:logs",
 }
 TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
 USER_TIMESTAMP_KEYS = (

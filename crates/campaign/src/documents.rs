@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 use userbridge_model::{ids, time};
 use userbridge_store::{Conflict, DocDirectory, Document, ROOT_DIRECTORY, Store, StoreError};
 
+use crate::delimited::ReadLimits;
 use crate::error::{CampaignError, Result};
 use crate::names::{DocPath, Name};
 
@@ -201,6 +202,8 @@ pub struct Documents {
     /// Scratch files of runs (staging, reject files being written): `<data-dir>/staging/`.
     scratch: PathBuf,
     max_size: u64,
+    /// Caps of reading a document as delimited text (runs, header checks).
+    read_limits: ReadLimits,
 }
 
 impl std::fmt::Debug for Documents {
@@ -230,7 +233,18 @@ impl Documents {
             root: data_dir.join(DOCUMENTS_DIR),
             scratch: data_dir.join(SCRATCH_DIR),
             max_size: DEFAULT_MAX_SIZE,
+            read_limits: ReadLimits::default(),
         }
+    }
+
+    /// Sets the caps under which runs and previews read documents.
+    pub fn with_read_limits(mut self, limits: ReadLimits) -> Documents {
+        self.read_limits = limits;
+        self
+    }
+
+    pub fn read_limits(&self) -> &ReadLimits {
+        &self.read_limits
     }
 
     /// Sets the largest document accepted, in bytes (0 = unlimited).
@@ -251,6 +265,63 @@ impl Documents {
     /// Where document content is stored.
     pub fn content_dir(&self) -> &Path {
         &self.root
+    }
+
+    /// The documents directory, refused when it is a symbolic link or not a directory: content
+    /// is only ever read from and written to the data directory itself.
+    fn checked_root(&self, what: &str) -> Result<&Path> {
+        let unsafe_root = |reason: String| CampaignError::UnsafeContent {
+            what: what.to_string(),
+            reason,
+        };
+        match std::fs::symlink_metadata(&self.root) {
+            Ok(m) if m.file_type().is_symlink() => Err(unsafe_root(
+                "the documents directory is a symbolic link".into(),
+            )),
+            Ok(m) if !m.is_dir() => Err(unsafe_root(
+                "the documents directory is not a directory".into(),
+            )),
+            _ => Ok(&self.root),
+        }
+    }
+
+    /// Opens a document's content for reading without following a symbolic link: the
+    /// documents directory and the file are checked, and the file opened must be the one
+    /// checked (same device and inode), so a link swapped in meanwhile is refused too.
+    fn open_content(&self, path: &DocPath, id: &str) -> Result<File> {
+        let shown = path.to_string();
+        self.checked_root(&shown)?;
+        let file = self.content_file(id)?;
+        let refuse = |reason: &str| CampaignError::UnsafeContent {
+            what: shown.clone(),
+            reason: reason.to_string(),
+        };
+        let checked = std::fs::symlink_metadata(&file).map_err(CampaignError::io(format!(
+            "cannot open the content of {path} ({})",
+            file.display()
+        )))?;
+        if checked.file_type().is_symlink() {
+            return Err(refuse("it is a symbolic link"));
+        }
+        if !checked.is_file() {
+            return Err(refuse("it is not a regular file"));
+        }
+        let handle = File::open(&file).map_err(CampaignError::io(format!(
+            "cannot open the content of {path} ({})",
+            file.display()
+        )))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let opened = handle.metadata().map_err(CampaignError::io(format!(
+                "cannot open the content of {path} ({})",
+                file.display()
+            )))?;
+            if (opened.dev(), opened.ino()) != (checked.dev(), checked.ino()) {
+                return Err(refuse("it changed while it was opened"));
+            }
+        }
+        Ok(handle)
     }
 
     fn content_file(&self, id: &str) -> Result<PathBuf> {
@@ -487,6 +558,7 @@ impl Documents {
             "cannot create {}",
             self.root.display()
         )))?;
+        self.checked_root(&format!("{name:?}"))?;
         let id = ids::new_document_id();
         let partial = self.root.join(format!("{id}.partial"));
         let mut file = File::create_new(&partial).map_err(CampaignError::io(format!(
@@ -593,11 +665,7 @@ impl Documents {
     /// Opens a document's content for reading.
     pub fn open(&self, path: &DocPath) -> Result<(DocumentInfo, File)> {
         let (parent, document) = self.document(path)?;
-        let file = self.content_file(&document.id)?;
-        let handle = File::open(&file).map_err(CampaignError::io(format!(
-            "cannot open the content of {path} ({})",
-            file.display()
-        )))?;
+        let handle = self.open_content(path, &document.id)?;
         Ok((DocumentInfo::new(&parent.path, document), handle))
     }
 

@@ -71,6 +71,12 @@ pub enum CampaignError {
     /// The run was cancelled; nothing was committed (RUN-5).
     #[error("the run was cancelled; nothing was changed")]
     Cancelled,
+    /// The stored content (or the documents directory) is a symbolic link or not a regular
+    /// file: someone changed the data directory by hand; it is never followed.
+    #[error(
+        "the stored content of {what} is not a regular file inside the documents directory ({reason}); it was not read"
+    )]
+    UnsafeContent { what: String, reason: String },
     #[error("internal error: {0}")]
     Internal(String),
     #[error(transparent)]

@@ -1,6 +1,7 @@
 //! The campaign data manager of userbridge (`campaign-import.md`). For now: the Documents
 //! area ([`documents`]), a tree of directories holding uploaded files.
 
+pub mod audit;
 pub mod delimited;
 pub mod documents;
 mod error;

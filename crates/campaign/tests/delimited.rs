@@ -6,8 +6,8 @@ use std::io::{Cursor, Write};
 
 use proptest::prelude::*;
 use userbridge_campaign::delimited::{
-    DelimitedReader, Dialect, Encoding, ProposedType, ReadErrorKind, Record, RecordError, Sniffed,
-    sniff,
+    DelimitedReader, Dialect, Encoding, ProposedType, ReadErrorKind, ReadLimits, Record,
+    RecordError, Sniffed, sniff,
 };
 
 fn dialect(delimiter: char, header: bool) -> Dialect {
@@ -367,6 +367,60 @@ fn gzip_input_and_bomb_cap() {
     };
     assert_eq!(err.kind, ReadErrorKind::TooLarge);
     assert!(err.to_string().starts_with("line "), "{err}");
+}
+
+#[test]
+fn field_and_record_caps_stop_the_file_and_name_the_line() {
+    let limits = ReadLimits {
+        max_fields: 3,
+        max_record_bytes: 20,
+        ..ReadLimits::default()
+    };
+    let read = |text: &str| {
+        let mut r = match DelimitedReader::with_limits(
+            Cursor::new(text.as_bytes().to_vec()),
+            &dialect(',', true),
+            &limits,
+        ) {
+            Ok(r) => r,
+            Err(e) => return (0, Some(e)),
+        };
+        let mut good = 0;
+        for item in r.by_ref() {
+            match item {
+                Ok(_) => good += 1,
+                Err(e) => return (good, Some(e)),
+            }
+        }
+        (good, None)
+    };
+    // At the caps: fine (a trailing empty field counts).
+    assert_eq!(read("a,b,c\n1,2,\n\"x,y\",2,3\n").0, 2);
+    // One field more, in a data row: the file stops there, naming the line and the cap.
+    let (good, err) = read("a,b,c\n1,2,3\n1,2,3,\n");
+    let err = err.expect("a cap error");
+    assert_eq!(
+        (good, err.kind, err.line),
+        (1, ReadErrorKind::TooManyFields, 3)
+    );
+    assert!(
+        err.message.contains("more than 3 fields (max_columns)"),
+        "{err}"
+    );
+    // In the header: the reader does not open.
+    assert_eq!(
+        read("a,b,c,d\n").1.unwrap().kind,
+        ReadErrorKind::TooManyFields
+    );
+    // A line longer than the record cap.
+    let (good, err) = read(&format!("a\n1\n{}\n", "x".repeat(21)));
+    let err = err.expect("a cap error");
+    assert_eq!((good, err.kind), (1, ReadErrorKind::RecordTooLong));
+    assert!(
+        err.message
+            .contains("longer than 20 bytes (max_line_bytes)"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -523,6 +523,13 @@ fn column_names_and_quoting() {
     assert_eq!(quote_identifier("\"\""), "\"\"\"\"\"\"");
     assert!(check_column_names(&["Email".into(), "EMAIL".into()]).is_err());
     assert!(check_column_names(&["".into()]).is_err());
+    // The storage's hidden columns cannot be shadowed.
+    for reserved in ["_row", "_KEY"] {
+        assert!(
+            check_column_names(&[reserved.into()]).is_err(),
+            "{reserved}"
+        );
+    }
     assert!(check_column_names(&["a\nb".into()]).is_err());
     assert!(check_column_names(&["a\0b".into()]).is_err());
     assert!(check_column_names(&["x".repeat(128)]).is_ok());

@@ -54,6 +54,9 @@ pub struct ExportRequest {
     pub options: ExportOptions,
     /// Gzip the output, with this original file name in the gzip header.
     pub gzip: Option<String>,
+    /// Whole-profile JSON/NDJSON records also carry password hashes and MFA factors. Only
+    /// `userbridge export --include-secrets` sets it; no API body can.
+    pub include_secrets: bool,
 }
 
 impl ExportRequest {
@@ -66,6 +69,7 @@ impl ExportRequest {
             limit: None,
             options: ExportOptions::default(),
             gzip: None,
+            include_secrets: false,
         }
     }
 }
@@ -191,6 +195,13 @@ impl ExportSpec {
         if request.limit == Some(0) {
             return Err(invalid("limit", "must be at least 1"));
         }
+        if request.include_secrets && (columns.is_some() || format.is_delimited()) {
+            return Err(invalid(
+                "include_secrets",
+                "secrets are only written into whole-profile json or ndjson records \
+                 (no fields, no default fields)",
+            ));
+        }
 
         let connection = match &request.connection {
             None => None,
@@ -214,6 +225,7 @@ impl ExportSpec {
                 flatten_newlines: options.flatten_newlines,
                 formula_escape,
                 date_format,
+                include_secrets: request.include_secrets,
             },
             gzip: request.gzip.clone(),
         })

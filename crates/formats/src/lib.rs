@@ -40,6 +40,17 @@ pub use options::{DateFormat, FormulaEscape, WriterOptions};
 pub use userbridge_model::{ExportFormat, FieldValue, User};
 pub use writer::RecordWriter;
 
+/// One text as the `smart` formula protection writes it: with a leading `'` when it starts
+/// with `=`, `+`, `-`, `@`, TAB, CR or NUL and is not a plain number. For CSV the product
+/// writes without a [`RecordWriter`] (a campaign run's reject file).
+pub fn formula_guarded(text: &str) -> std::borrow::Cow<'_, str> {
+    if cell::smart_needs_prefix(text.as_bytes()) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
 /// Everything that can go wrong while configuring or writing an export file.
 #[derive(Debug, thiserror::Error)]
 pub enum FormatError {

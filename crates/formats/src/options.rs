@@ -225,6 +225,9 @@ pub struct WriterOptions {
     pub formula_escape: FormulaEscape,
     /// Applied to [`userbridge_model::FieldValue::Timestamp`] values and profile timestamps.
     pub date_format: Option<DateFormat>,
+    /// Whole-profile JSON only: each record also carries the user's password hashes and MFA
+    /// factors (`userbridge export --include-secrets`; never the API).
+    pub include_secrets: bool,
 }
 
 impl WriterOptions {
@@ -239,6 +242,7 @@ impl WriterOptions {
             flatten_newlines: false,
             formula_escape: FormulaEscape::Smart,
             date_format: None,
+            include_secrets: false,
         }
     }
 }

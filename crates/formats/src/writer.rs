@@ -34,6 +34,8 @@ pub struct RecordWriter<W: Write> {
     out: W,
     layout: Layout,
     date_format: Option<DateFormat>,
+    /// Whole-profile records carry the user's secrets ([`WriterOptions::include_secrets`]).
+    include_secrets: bool,
     /// Cells written to the current record.
     cells: usize,
     /// The current record has been started (its opening bytes are in `line`).
@@ -120,6 +122,7 @@ impl<W: Write> RecordWriter<W> {
             out,
             layout,
             date_format: options.date_format.clone(),
+            include_secrets: options.include_secrets,
             cells: 0,
             in_record: false,
             records: 0,
@@ -249,6 +252,9 @@ impl<W: Write> RecordWriter<W> {
         start_json_record(&mut self.line, array, self.records);
         let mut profile = user.profile();
         match &self.date_format {
+            None if self.include_secrets => {
+                serde_json::to_writer(&mut self.line, &user.with_secrets(profile))?
+            }
             None => serde_json::to_writer(&mut self.line, &profile)?,
             Some(df) => {
                 let created_at = df.format(profile.created_at);
@@ -262,7 +268,11 @@ impl<W: Write> RecordWriter<W> {
                 profile.last_login = last_login.as_deref();
                 profile.last_password_reset = last_password_reset.as_deref();
                 profile.multifactor_last_modified = multifactor_last_modified.as_deref();
-                serde_json::to_writer(&mut self.line, &profile)?;
+                if self.include_secrets {
+                    serde_json::to_writer(&mut self.line, &user.with_secrets(profile))?;
+                } else {
+                    serde_json::to_writer(&mut self.line, &profile)?;
+                }
             }
         }
         if !array {

@@ -48,6 +48,8 @@ pub use json::MAX_RECORD_DEPTH;
 pub const DEFAULT_MAX_DECOMPRESSED_BYTES: u64 = 4 << 30;
 /// Default of [`ReaderOptions::max_record_bytes`]: 64 MiB.
 pub const DEFAULT_MAX_RECORD_BYTES: usize = 64 << 20;
+/// Default of [`ReaderOptions::max_columns`].
+pub const DEFAULT_MAX_COLUMNS: usize = 100_000;
 
 /// The container of a users file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -118,6 +120,12 @@ pub struct ReaderOptions {
     /// Largest record: one record's JSON text (larger → a per-record `MAX_LENGTH` error) or one
     /// CSV/TSV row (larger → a [`ReadError`], as the row's end cannot be found reliably).
     pub max_record_bytes: usize,
+    /// JSON formats: the deepest nesting of objects and arrays in a record (the record itself
+    /// is one level; larger → a per-record `FORMAT` error). At most [`MAX_RECORD_DEPTH`].
+    pub max_record_depth: usize,
+    /// CSV/TSV: the most columns the header row may have (more → a [`ReadError`]); rows with
+    /// more cells than the header are per-record `FORMAT` errors.
+    pub max_columns: usize,
     /// JSON formats: check the syntax and count the records, yielding `Value::Null` for each
     /// well-formed record instead of parsing it (the import's pre-scan).
     pub syntax_only: bool,
@@ -130,6 +138,8 @@ impl Default for ReaderOptions {
             columns: Vec::new(),
             max_decompressed_bytes: DEFAULT_MAX_DECOMPRESSED_BYTES,
             max_record_bytes: DEFAULT_MAX_RECORD_BYTES,
+            max_record_depth: MAX_RECORD_DEPTH,
+            max_columns: DEFAULT_MAX_COLUMNS,
             syntax_only: false,
         }
     }
@@ -219,6 +229,7 @@ impl RecordReader<Input> {
                 let ndjson = opened.format == InputFormat::Ndjson;
                 Parser::Json(Box::new(
                     JsonScanner::new(input, ndjson, opened.start, options.max_record_bytes)
+                        .max_depth(options.max_record_depth)
                         .syntax_only(options.syntax_only),
                 ))
             }

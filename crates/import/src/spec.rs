@@ -25,6 +25,10 @@ pub struct ImportRequest {
     pub dry_run: bool,
     /// Largest decompressed size accepted (gzip bombs stop here).
     pub max_decompressed_bytes: u64,
+    /// Largest record (a JSON record's text, a CSV/TSV row), in bytes.
+    pub max_record_bytes: usize,
+    /// Deepest nesting of a JSON record (at most [`crate::reader::MAX_RECORD_DEPTH`]).
+    pub max_record_depth: usize,
     /// Records per transaction (and per saved checkpoint).
     pub batch_size: usize,
 }
@@ -46,6 +50,8 @@ impl ImportRequest {
             columns: Vec::new(),
             dry_run: false,
             max_decompressed_bytes: 4 << 30,
+            max_record_bytes: crate::reader::DEFAULT_MAX_RECORD_BYTES,
+            max_record_depth: crate::reader::MAX_RECORD_DEPTH,
             batch_size: crate::engine::BATCH_SIZE,
         }
     }
@@ -88,6 +94,8 @@ impl ImportSpec {
             format: request.format,
             columns: request.columns.clone(),
             max_decompressed_bytes: request.max_decompressed_bytes,
+            max_record_bytes: request.max_record_bytes,
+            max_record_depth: request.max_record_depth,
             ..ReaderOptions::default()
         };
         // Opening checks what can be checked before the run: the encoding, the format and,

@@ -483,6 +483,44 @@ mod reader {
     }
 
     #[test]
+    fn depth_and_header_width_caps_are_configurable() {
+        // Nesting: deeper than the cap is a per-record FORMAT error; the file reads on.
+        let deep = "[{\"email\":\"a@example.com\",\"user_metadata\":{\"a\":[[[1]]]}},{\"email\":\"b@example.com\"}]";
+        let opts = ReaderOptions {
+            max_record_depth: 4,
+            ..auto()
+        };
+        let (_, records, err) = read(deep.as_bytes(), &opts);
+        assert!(err.is_none());
+        let first = records[0].value.as_ref().unwrap_err();
+        assert_eq!(first.code, ErrorCode::Format);
+        assert!(first.message.contains("at most 4 levels"), "{first:?}");
+        assert!(records[1].value.is_ok());
+        let opts = ReaderOptions {
+            max_record_depth: 5,
+            ..auto()
+        };
+        assert_eq!(values(deep.as_bytes(), &opts).1.len(), 2);
+        // The header row of a CSV file: more columns than the cap stop the file.
+        let opts = ReaderOptions {
+            max_columns: 2,
+            ..options(InputFormat::Csv)
+        };
+        let err = read_error(b"email,given_name,family_name\na@example.com,A,B\n", &opts);
+        assert!(
+            err.message
+                .contains("3 columns, more than the limit of 2 (max_columns)"),
+            "{err}"
+        );
+        assert_eq!(
+            values(b"email,given_name\na@example.com,A\n", &opts)
+                .1
+                .len(),
+            1
+        );
+    }
+
+    #[test]
     fn gzip_bomb_is_stopped_in_flat_memory() {
         // ~50 MB of spaces inside an array, compressed to a few tens of KB.
         let mut encoder = GzEncoder::new(Vec::new(), Compression::best());

@@ -152,4 +152,6 @@ pub struct Job {
     /// Result of a finished job (export: file name; import: summary), as JSON.
     pub result: Option<serde_json::Value>,
     pub finished_at: Option<String>,
+    /// Who created it: a client id, `dashboard:<admin>`; `None` for jobs older than the record.
+    pub created_by: Option<String>,
 }

@@ -383,6 +383,32 @@ pub struct Profile<'a> {
     pub username: Option<&'a str>,
 }
 
+/// A profile and the user's secrets: what `userbridge export --include-secrets` writes (an
+/// offline backup that imports back with its hashes). Never served by the API.
+#[derive(Debug, Serialize)]
+pub struct ProfileWithSecrets<'a> {
+    #[serde(flatten)]
+    pub profile: Profile<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub custom_password_hash: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mfa_factors: Option<&'a RawValue>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password_hash: Option<&'a str>,
+}
+
+impl User {
+    /// `profile` with this user's secrets (password hashes, MFA factors) after it.
+    pub fn with_secrets<'a>(&'a self, profile: Profile<'a>) -> ProfileWithSecrets<'a> {
+        ProfileWithSecrets {
+            profile,
+            custom_password_hash: self.custom_password_hash.as_deref(),
+            mfa_factors: self.mfa_factors.as_deref(),
+            password_hash: self.password_hash.as_deref(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -451,6 +477,17 @@ mod tests {
         );
         assert_eq!(at(&u, "email_verified"), FieldValue::Bool(false));
         assert_eq!(at(&u, "given_name"), FieldValue::Missing);
+    }
+
+    #[test]
+    fn secrets_come_only_with_secrets() {
+        let user = jane();
+        let text = serde_json::to_string(&user.with_secrets(user.profile())).unwrap();
+        let v: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["password_hash"], "$2b$10$secret");
+        assert_eq!(v["user_metadata"]["z"], 1);
+        assert_eq!(v["email"], "jane@example.com");
+        assert!(v.get("mfa_factors").is_none());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::state::{SharedState, blocking};
 
 /// Every Management API scope a userbridge route checks, plus the ones clients may
 /// hold without any route requiring them.
-pub const MANAGEMENT_SCOPES: [&str; 9] = [
+pub const MANAGEMENT_SCOPES: [&str; 10] = [
     "read:users",
     "create:users",
     "update:users",
@@ -28,6 +28,7 @@ pub const MANAGEMENT_SCOPES: [&str; 9] = [
     "create:passwords_checking_job",
     "campaign:read",
     "campaign:write",
+    "read:logs",
 ];
 
 /// Hex SHA-256, for secrets and tokens at rest.

@@ -13,7 +13,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_util::io::ReaderStream;
-use userbridge_campaign::{CampaignError, DocPath, Documents, Entry, Name, OnConflict, Staged};
+use userbridge_campaign::delimited::ReadLimits;
+use userbridge_campaign::{
+    CampaignError, DocPath, Documents, Entry, Name, OnConflict, Staged, audit,
+};
 
 use crate::auth::authorize;
 use crate::error::{ApiError, ApiResult};
@@ -23,10 +26,17 @@ use crate::state::{AppState, SharedState, blocking};
 pub const READ: &[&str] = &["campaign:read"];
 pub const WRITE: &[&str] = &["campaign:write"];
 
-/// The Documents area of the server's data directory, with its size cap.
+/// The Documents area of the server's data directory, with its size cap and the caps runs
+/// read documents under.
 pub fn documents(state: &AppState) -> Documents {
-    Documents::new(state.store.clone(), &state.config.data_dir)
-        .with_max_size(state.config.max_document_bytes)
+    let config = &state.config;
+    Documents::new(state.store.clone(), &config.data_dir)
+        .with_max_size(config.max_document_bytes)
+        .with_read_limits(ReadLimits {
+            max_decompressed_bytes: config.max_decompressed_bytes,
+            max_record_bytes: config.max_line_bytes,
+            max_fields: config.max_columns,
+        })
 }
 
 /// A campaign error in the Management API's shape: 400 for a bad name or path, 404 when
@@ -56,6 +66,11 @@ pub fn api_error(err: CampaignError) -> ApiError {
         CampaignError::Read { .. } => (StatusCode::BAD_REQUEST, "unreadable_document"),
         CampaignError::HeaderMismatch { .. } => (StatusCode::CONFLICT, "header_mismatch"),
         CampaignError::Cancelled => (StatusCode::CONFLICT, "cancelled"),
+        CampaignError::UnsafeContent { .. } => {
+            // Someone changed the data directory by hand: the operator must look.
+            tracing::error!(error = %err, "refused to follow stored document content");
+            (StatusCode::INTERNAL_SERVER_ERROR, "unsafe_content")
+        }
         CampaignError::Io { .. } | CampaignError::Store(_) | CampaignError::Internal(_) => {
             return ApiError::from(err);
         }
@@ -136,12 +151,19 @@ pub async fn mkdir(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    authorize(&state, &headers, WRITE).await?;
+    let caller = authorize(&state, &headers, WRITE).await?;
     let map = json_body(&body)?;
     only_properties(&map, &["path"])?;
     let path = DocPath::parse(&text_property(&map, "path")?).map_err(api_error)?;
     let docs = documents(&state);
-    let created = blocking(move || docs.mkdir(&path).map_err(api_error)).await?;
+    let store = state.store.clone();
+    let created = blocking(move || {
+        let created = docs.mkdir(&path).map_err(api_error)?;
+        let event = audit::directory_created(&caller.client_id, &created);
+        crate::audit::record(store.as_ref(), event);
+        Ok(created)
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
@@ -151,13 +173,20 @@ pub async fn rename(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    authorize(&state, &headers, WRITE).await?;
+    let caller = authorize(&state, &headers, WRITE).await?;
     let map = json_body(&body)?;
     only_properties(&map, &["from", "to"])?;
     let from = DocPath::parse(&text_property(&map, "from")?).map_err(api_error)?;
     let to = DocPath::parse(&text_property(&map, "to")?).map_err(api_error)?;
     let docs = documents(&state);
-    let path = blocking(move || docs.rename(&from, &to).map_err(api_error)).await?;
+    let store = state.store.clone();
+    let path = blocking(move || {
+        let path = docs.rename(&from, &to).map_err(api_error)?;
+        let event = audit::moved(&caller.client_id, &from.to_string(), &path);
+        crate::audit::record(store.as_ref(), event);
+        Ok(path)
+    })
+    .await?;
     Ok(Json(json!({ "path": path })).into_response())
 }
 
@@ -167,14 +196,21 @@ pub async fn delete(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
-    authorize(&state, &headers, WRITE).await?;
+    let caller = authorize(&state, &headers, WRITE).await?;
     let mut query = QueryString::parse(raw.as_deref())?;
     let path = path_param(&mut query, true)?;
     let recursive = query.bool("recursive")?.unwrap_or(false);
     query.finish()?;
     let docs = documents(&state);
     let shown = path.to_string();
-    let deleted = blocking(move || docs.delete(&path, recursive).map_err(api_error)).await?;
+    let store = state.store.clone();
+    let deleted = blocking(move || {
+        let deleted = docs.delete(&path, recursive).map_err(api_error)?;
+        let event = audit::deleted(&caller.client_id, &path.to_string(), &deleted);
+        crate::audit::record(store.as_ref(), event);
+        Ok(deleted)
+    })
+    .await?;
     Ok(Json(json!({
         "path": shown,
         "directory": deleted.directories,
@@ -417,6 +453,7 @@ pub async fn upload(
         }
     }
     let uploaded_by = caller.client_id;
+    let store = state.store.clone();
     let stored = blocking(move || {
         for (_, name) in &planned {
             docs.check_upload(&directory, name, on_conflict)
@@ -424,10 +461,14 @@ pub async fn upload(
         }
         let mut stored = Vec::with_capacity(planned.len());
         for (staged, name) in planned {
-            stored.push(
-                docs.commit(staged, &directory, &name, on_conflict, &uploaded_by)
-                    .map_err(api_error)?,
+            let document = docs
+                .commit(staged, &directory, &name, on_conflict, &uploaded_by)
+                .map_err(api_error)?;
+            crate::audit::record(
+                store.as_ref(),
+                audit::document_uploaded(&uploaded_by, &document),
             );
+            stored.push(document);
         }
         Ok(stored)
     })

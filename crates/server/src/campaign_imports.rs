@@ -15,8 +15,8 @@ use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
 use userbridge_campaign::delimited::{SniffOverrides, sniff_with};
 use userbridge_campaign::imports::{self, ImportDefinition, Report, saved};
-use userbridge_campaign::{CampaignError, DocPath, tables};
-use userbridge_store::{ImportDefinitionRecord, ImportRunRecord, RowFilter};
+use userbridge_campaign::{CampaignError, DocPath, audit, tables};
+use userbridge_store::{AuditEvent, ImportDefinitionRecord, ImportRunRecord, RowFilter};
 
 use crate::auth::authorize;
 use crate::campaign::{READ, WRITE, api_error, content_disposition, documents};
@@ -158,13 +158,17 @@ pub async fn create_definition(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    authorize(&state, &headers, WRITE).await?;
+    let caller = authorize(&state, &headers, WRITE).await?;
     let definition = definition_body(&body)?;
     let docs = documents(&state);
     let store = state.store.clone();
-    let saved =
-        blocking(move || saved::create(store.as_ref(), &docs, &definition).map_err(api_error))
-            .await?;
+    let saved = blocking(move || {
+        let saved = saved::create(store.as_ref(), &docs, &definition).map_err(api_error)?;
+        let event = audit::definition_saved(&caller.client_id, "created", &saved);
+        crate::audit::record(store.as_ref(), event);
+        Ok(saved)
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(definition_json(&saved)?)).into_response())
 }
 
@@ -193,12 +197,15 @@ pub async fn replace_definition(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    authorize(&state, &headers, WRITE).await?;
+    let caller = authorize(&state, &headers, WRITE).await?;
     let definition = definition_body(&body)?;
     let docs = documents(&state);
     let store = state.store.clone();
     let saved = blocking(move || {
-        saved::replace(store.as_ref(), &docs, &id, &definition).map_err(api_error)
+        let saved = saved::replace(store.as_ref(), &docs, &id, &definition).map_err(api_error)?;
+        let event = audit::definition_saved(&caller.client_id, "replaced", &saved);
+        crate::audit::record(store.as_ref(), event);
+        Ok(saved)
     })
     .await?;
     Ok(Json(definition_json(&saved)?).into_response())
@@ -211,9 +218,15 @@ pub async fn delete_definition(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    authorize(&state, &headers, WRITE).await?;
+    let caller = authorize(&state, &headers, WRITE).await?;
     let store = state.store.clone();
-    blocking(move || saved::delete(store.as_ref(), &id, &BUSY).map_err(api_error)).await?;
+    blocking(move || {
+        saved::delete(store.as_ref(), &id, &BUSY).map_err(api_error)?;
+        let event = audit::definition_deleted(&caller.client_id, &id);
+        crate::audit::record(store.as_ref(), event);
+        Ok(())
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -225,7 +238,7 @@ pub async fn duplicate_definition(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    authorize(&state, &headers, WRITE).await?;
+    let caller = authorize(&state, &headers, WRITE).await?;
     let map = json_object(&body, true)?;
     only_properties(&map, &["name"])?;
     let name = match map.get("name") {
@@ -234,9 +247,13 @@ pub async fn duplicate_definition(
         Some(_) => return Err(ApiError::invalid_body("name", "Expected type string")),
     };
     let store = state.store.clone();
-    let saved =
-        blocking(move || saved::duplicate(store.as_ref(), &id, name.as_deref()).map_err(api_error))
-            .await?;
+    let saved = blocking(move || {
+        let saved = saved::duplicate(store.as_ref(), &id, name.as_deref()).map_err(api_error)?;
+        let event = audit::definition_saved(&caller.client_id, "duplicated", &saved);
+        crate::audit::record(store.as_ref(), event);
+        Ok(saved)
+    })
+    .await?;
     Ok((StatusCode::CREATED, Json(definition_json(&saved)?)).into_response())
 }
 
@@ -276,7 +293,7 @@ pub async fn start_run(
     Path(id): Path<String>,
     body: Bytes,
 ) -> ApiResult<Response> {
-    authorize(&state, &headers, WRITE).await?;
+    let caller = authorize(&state, &headers, WRITE).await?;
     let map = json_object(&body, true)?;
     only_properties(&map, &["document", "dry_run"])?;
     let document = match map.get("document") {
@@ -290,6 +307,7 @@ pub async fn start_run(
         Some(_) => return Err(ApiError::invalid_body("dry_run", "Expected type boolean")),
     };
     let store = state.store.clone();
+    let actor = caller.client_id.clone();
     let record = blocking(move || {
         let Some(definition) = store.import_definition(&id)? else {
             return Err(api_error(CampaignError::ImportNotFound { id }));
@@ -307,11 +325,13 @@ pub async fn start_run(
             message: None,
         };
         store.save_import_run(&record)?;
+        let event = audit::run_started(&actor, &record.id, &record.definition_id, dry_run);
+        crate::audit::record(store.as_ref(), event);
         Ok((record, target_table(&definition)))
     })
     .await?;
     let (record, table) = record;
-    spawn_process(state.clone(), record.clone(), table);
+    spawn_process(state.clone(), record.clone(), table, caller.client_id);
     Ok((StatusCode::CREATED, Json(process_json(&state, &record))).into_response())
 }
 
@@ -323,8 +343,14 @@ fn target_table(definition: &ImportDefinitionRecord) -> Option<String> {
 
 /// Runs a queued process in the background: after the processes queued before it on the same
 /// table have finished (RUN-1: one at a time per table, in the order they were queued), once
-/// an import worker is free.
-pub fn spawn_process(state: SharedState, record: ImportRunRecord, table: Option<String>) {
+/// an import worker is free. `actor` started it; its end is recorded in the audit log in
+/// that name.
+pub fn spawn_process(
+    state: SharedState,
+    record: ImportRunRecord,
+    table: Option<String>,
+    actor: String,
+) {
     state.set_process_control(&record.id, Some(imports::RunControl::new()));
     // The turn is taken now, synchronously, so turns follow creation order: this process
     // waits for the previous one's sender to be dropped, and leaves its own for the next.
@@ -346,7 +372,7 @@ pub fn spawn_process(state: SharedState, record: ImportRunRecord, table: Option<
         };
         let _ = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            execute(&state, record);
+            execute(&state, record, &actor);
             drop(done);
         })
         .await;
@@ -371,7 +397,8 @@ pub async fn resume_queued(state: SharedState) {
     .and_then(Result::ok)
     .unwrap_or_default();
     for (record, table) in queued {
-        spawn_process(state.clone(), record, table);
+        // Who queued it is in the audit log's `campaign_import.started`; the restart resumes it.
+        spawn_process(state.clone(), record, table, "server".to_string());
     }
 }
 
@@ -424,10 +451,18 @@ pub fn fail_interrupted(state: &AppState) -> userbridge_store::Result<usize> {
 }
 
 /// Runs one process with the engine, exactly as `userbridge campaign imports run` does.
-fn execute(state: &AppState, mut record: ImportRunRecord) {
+fn execute(state: &AppState, mut record: ImportRunRecord, actor: &str) {
     let control = state.process_control(&record.id).unwrap_or_default();
     finish_process(state, &mut record, &control);
     state.set_process_control(&record.id, None);
+    if record.state == QUEUED {
+        return; // cancelled before it started: the cancel is its record
+    }
+    let event = match serde_json::from_str::<Report>(&record.report) {
+        Ok(report) => audit::run_finished(actor, &report),
+        Err(_) => audit::run_ended(actor, &record.id, &record.state),
+    };
+    crate::audit::record(state.store.as_ref(), event);
 }
 
 fn finish_process(state: &AppState, record: &mut ImportRunRecord, control: &imports::RunControl) {
@@ -543,7 +578,7 @@ pub async fn cancel_process(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    authorize(&state, &headers, WRITE).await?;
+    let caller = authorize(&state, &headers, WRITE).await?;
     let mut record = load_process(&state, id).await?;
     let control = match record.state.as_str() {
         QUEUED | RUNNING => state.process_control(&record.id),
@@ -560,6 +595,18 @@ pub async fn cancel_process(
         ));
     };
     control.cancel();
+    let store = state.store.clone();
+    let event = AuditEvent::new(
+        &caller.client_id,
+        "campaign_import.cancelled",
+        &record.id,
+        json!({ "state": record.state }),
+    );
+    blocking(move || {
+        crate::audit::record(store.as_ref(), event);
+        Ok(())
+    })
+    .await?;
     if record.state == QUEUED {
         let store = state.store.clone();
         let id = record.id.clone();

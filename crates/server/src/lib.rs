@@ -4,12 +4,14 @@
 //!
 //! Handlers parse and check a request, then hand it to the same engines the CLI uses.
 
+pub mod audit;
 pub mod auth;
 pub mod campaign;
 pub mod campaign_imports;
 pub mod connections;
 pub mod error;
 pub mod jobs;
+mod limits;
 mod query_string;
 mod signing;
 pub mod state;
@@ -101,6 +103,8 @@ pub fn router(state: SharedState) -> Router {
             usize::try_from(max.saturating_add(1 << 20)).unwrap_or(usize::MAX),
         ),
     };
+    let body_limit =
+        DefaultBodyLimit::max(usize::try_from(state.config.max_body_bytes).unwrap_or(usize::MAX));
     let mut router = Router::new()
         .route("/", get(web::assets::index))
         .route("/assets/{file}", get(web::assets::asset))
@@ -122,6 +126,7 @@ pub fn router(state: SharedState) -> Router {
         .route("/api/v2/connections", get(connections::list))
         .route("/api/v2/connections/{id}", get(connections::get))
         .route("/api/v2/jobs", get(jobs::routes::list))
+        .route("/api/v2/audit-log", get(audit::list))
         .route(
             "/api/v2/jobs/users-exports",
             post(jobs::routes::create_export),
@@ -137,6 +142,13 @@ pub fn router(state: SharedState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             web::session::require_csrf,
+        ))
+        // Every route's body: JSON and form bodies up to `max_body_bytes` (the upload routes
+        // set their own limit above), stalled bodies cut off, hostile JSON refused unparsed.
+        .layer(body_limit)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::limit_requests,
         ))
         // Outermost, so every answer carries them, the CSRF refusal included.
         .layer(middleware::map_response(web::headers::add_security_headers))
@@ -266,6 +278,14 @@ mod tests {
             max_active_imports: 0,
             import_batch_size: 100,
             max_document_bytes: 0,
+            max_jobs_per_client: 0,
+            max_body_bytes: 1 << 20,
+            max_json_depth: 64,
+            max_json_string_bytes: 1 << 16,
+            max_export_fields: 100,
+            max_columns: 1000,
+            max_line_bytes: 1 << 20,
+            upload_idle_timeout: Duration::from_secs(30),
         }
     }
 

@@ -2,6 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use axum::Json;
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
 use crate::error::{ApiError, ApiResult};
 
 pub struct QueryString(BTreeMap<String, String>);
@@ -18,6 +22,21 @@ impl Paging {
     /// Items before the page.
     pub fn start(&self) -> u64 {
         self.page * self.per_page
+    }
+
+    /// A page of a userbridge list as Auth0's lists answer: the items alone, or, with
+    /// `include_totals` (when `total` is known), `{<name>: items, start, limit, total}`.
+    pub fn answer(&self, name: &str, items: Vec<Value>, total: Option<u64>) -> Response {
+        match total {
+            Some(total) => Json(json!({
+                name: items,
+                "start": self.start(),
+                "limit": self.per_page,
+                "total": total,
+            }))
+            .into_response(),
+            None => Json(items).into_response(),
+        }
     }
 }
 

@@ -39,6 +39,25 @@ pub struct ServerConfig {
     pub import_batch_size: usize,
     /// Largest document the Documents area accepts, in bytes; 0 = unlimited.
     pub max_document_bytes: u64,
+    /// Export and import jobs one client may have pending or processing (429 beyond); 0 = no
+    /// cap.
+    pub max_jobs_per_client: usize,
+    /// Largest request body of the routes that take JSON or a form (uploads have their own
+    /// caps), in bytes.
+    pub max_body_bytes: u64,
+    /// Deepest nesting of arrays and objects in a JSON request body.
+    pub max_json_depth: usize,
+    /// Longest string (its JSON text, in bytes) in a JSON request body.
+    pub max_json_string_bytes: usize,
+    /// Most fields an export job may ask for.
+    pub max_export_fields: usize,
+    /// Most fields in one row of a delimited file a campaign run reads.
+    pub max_columns: usize,
+    /// Longest line (record) of a file an import job or a campaign run reads, in bytes.
+    pub max_line_bytes: usize,
+    /// An upload (any request body) that sends nothing for this long is answered 408 and
+    /// what it sent is removed.
+    pub upload_idle_timeout: Duration,
 }
 
 impl ServerConfig {

@@ -163,6 +163,42 @@ pub struct WebSession {
     pub expires_at: i64,
 }
 
+/// One row of the audit log: who did what to what, and when.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    /// Filled on read (the order of recording); ignored on record.
+    pub id: u64,
+    /// ISO 8601 UTC, milliseconds; on record, empty means now.
+    pub at: String,
+    /// A client id, `dashboard:<admin>`, `cli` or `server`.
+    pub actor: String,
+    /// What was done, `<object>.<verb>`: `users_export.created`, `document.deleted`, …
+    pub action: String,
+    /// What it was done to: a job or process id, a document path, a definition id, a username.
+    pub target: String,
+    /// Counts and names (a JSON object): never a secret, a token, a hash or a whole record.
+    pub detail: serde_json::Value,
+}
+
+impl AuditEvent {
+    /// An event to record now.
+    pub fn new(
+        actor: impl Into<String>,
+        action: impl Into<String>,
+        target: impl Into<String>,
+        detail: serde_json::Value,
+    ) -> AuditEvent {
+        AuditEvent {
+            id: 0,
+            at: String::new(),
+            actor: actor.into(),
+            action: action.into(),
+            target: target.into(),
+            detail,
+        }
+    }
+}
+
 /// The id of the Documents root directory `/`.
 pub const ROOT_DIRECTORY: &str = "dir_root";
 
@@ -380,6 +416,14 @@ pub trait Store: Send + Sync {
     fn job_errors(&self, job_id: &str) -> Result<Vec<String>>;
     /// Deletes the error elements of a job (its data retention ended).
     fn delete_job_errors(&self, job_id: &str) -> Result<()>;
+    /// Jobs created by `created_by` that are still pending or processing.
+    fn count_active_jobs_by(&self, created_by: &str) -> Result<u64>;
+
+    /// Appends an event to the audit log.
+    fn record_audit(&self, event: &AuditEvent) -> Result<()>;
+    /// A page of the audit log, newest first.
+    fn audit_events(&self, offset: u64, limit: u64) -> Result<Vec<AuditEvent>>;
+    fn count_audit_events(&self) -> Result<u64>;
 
     /// Sets an admin's password hash, creating the admin when missing, and ends every session
     /// of that admin in the same transaction: a new password signs the old browsers out.

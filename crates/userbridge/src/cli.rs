@@ -46,6 +46,19 @@ pub enum Command {
     /// Dashboard (web page) administrators.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The audit log: who ran which job, import, export and admin action, and when.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Print the newest events, newest first: time, actor, action, target, detail (tabs).
+    Ls {
+        /// How many events.
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -360,6 +373,33 @@ pub struct ServeArgs {
     /// Largest document the Documents area accepts, in bytes (0 = unlimited).
     #[arg(long, env = "USERBRIDGE_MAX_DOCUMENT_BYTES", default_value_t = 2 << 30)]
     pub max_document_bytes: u64,
+    /// Export and import jobs one client may have pending or processing; beyond it, 429
+    /// (0 = no cap).
+    #[arg(long, env = "USERBRIDGE_MAX_JOBS_PER_CLIENT", default_value_t = 10)]
+    pub max_jobs_per_client: usize,
+    /// Largest request body of the JSON and form routes, in bytes (uploads have their own caps).
+    #[arg(long, env = "USERBRIDGE_MAX_BODY_BYTES", default_value_t = 2 << 20)]
+    pub max_body_bytes: u64,
+    /// Deepest nesting of arrays and objects in a JSON request body (at most 127).
+    #[arg(long, env = "USERBRIDGE_MAX_JSON_DEPTH", default_value_t = 64,
+          value_parser = clap::value_parser!(u16).range(1..=127))]
+    pub max_json_depth: u16,
+    /// Longest string in a JSON request body, in bytes of its JSON text.
+    #[arg(long, env = "USERBRIDGE_MAX_JSON_STRING_BYTES", default_value_t = 1 << 20)]
+    pub max_json_string_bytes: usize,
+    /// Most fields an export job may ask for.
+    #[arg(long, env = "USERBRIDGE_MAX_EXPORT_FIELDS", default_value_t = 1000)]
+    pub max_export_fields: usize,
+    /// Most fields in one row of a file a campaign run reads.
+    #[arg(long, env = "USERBRIDGE_MAX_COLUMNS", default_value_t = 100_000)]
+    pub max_columns: usize,
+    /// Longest line (record) of a file an import job or a campaign run reads, in bytes.
+    #[arg(long, env = "USERBRIDGE_MAX_LINE_BYTES", default_value_t = 64 << 20)]
+    pub max_line_bytes: usize,
+    /// Seconds an upload (any request body) may send nothing before it is answered 408 and
+    /// what it sent is removed.
+    #[arg(long, env = "USERBRIDGE_UPLOAD_IDLE_TIMEOUT", default_value_t = 30)]
+    pub upload_idle_timeout: u64,
 }
 
 #[derive(Debug, Args)]
@@ -430,6 +470,11 @@ pub struct ExportArgs {
     /// Gzip the output.
     #[arg(long)]
     pub gzip: bool,
+    /// Also write each user's password hashes and MFA factors (json or ndjson whole profiles
+    /// only): an offline backup that imports back with its passwords. Refused when the output
+    /// is a terminal; the file is created readable by its owner only. Recorded in the audit log.
+    #[arg(long)]
+    pub include_secrets: bool,
     /// Output file, or '-' for standard output.
     #[arg(short, long, default_value = "-")]
     pub output: String,

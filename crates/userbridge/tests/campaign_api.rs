@@ -28,21 +28,6 @@ fn upload(server: &Server, token: &str, dir: &str, name: &str, bytes: Vec<u8>) {
     assert_eq!(r.status(), 201, "{}", r.text().unwrap());
 }
 
-/// Polls a process until it leaves queued/running (bounded deadline).
-fn wait(server: &Server, token: &str, id: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (status, process) = server.get(&format!("{API}/processes/{id}"), token);
-        assert_eq!(status, 200, "{process}");
-        match process["state"].as_str().unwrap() {
-            "queued" | "running" => {}
-            _ => return process,
-        }
-        assert!(Instant::now() < deadline, "process {id} never finished");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn start(server: &Server, token: &str, definition: &str, body: Value) -> Value {
     let (status, process) = server.post(
         &format!("{API}/import-definitions/{definition}/runs"),
@@ -53,7 +38,7 @@ fn start(server: &Server, token: &str, definition: &str, body: Value) -> Value {
     assert_eq!(process["state"], "queued");
     assert_eq!(process["definition"], definition);
     assert!(process["created_at"].is_string());
-    wait(server, token, process["id"].as_str().unwrap())
+    server.wait_process(token, process["id"].as_str().unwrap())
 }
 
 fn counts(report: &Value) -> (u64, u64, u64, u64, u64) {
@@ -492,12 +477,12 @@ fn cancel_queued_and_running_processes() {
     );
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["cancel_requested"], true, "{body}");
-    let done = wait(&server, &token, first);
+    let done = server.wait_process(&token, first);
     assert_eq!(done["state"], "cancelled", "{done}");
     assert!(done["report"].is_null(), "{done}");
     let (status, _) = server.get(&format!("{API}/tables/contacts"), &token);
     assert_eq!(status, 404, "a cancelled run creates no table");
-    let second = wait(&server, &token, second);
+    let second = server.wait_process(&token, second);
     assert_eq!(second["state"], "cancelled", "{second}");
 }
 
@@ -511,8 +496,8 @@ fn processes_on_one_table_take_turns() {
     let runs = generated_import(&server, &token, 20_000);
     let (_, first) = server.post(&runs, &token, json!({}));
     let (_, second) = server.post(&runs, &token, json!({}));
-    let first = wait(&server, &token, first["id"].as_str().unwrap());
-    let second = wait(&server, &token, second["id"].as_str().unwrap());
+    let first = server.wait_process(&token, first["id"].as_str().unwrap());
+    let second = server.wait_process(&token, second["id"].as_str().unwrap());
     assert_eq!(
         counts(&first["report"]),
         (20_000, 20_000, 0, 0, 0),

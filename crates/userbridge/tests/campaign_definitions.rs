@@ -7,7 +7,6 @@ mod common;
 
 use std::io::Write;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use common::{Dir, Server};
 use reqwest::blocking::multipart::{Form, Part};
@@ -90,19 +89,6 @@ fn delete(server: &Server, token: &str, id: &str) -> (u16, Value) {
     )
 }
 
-fn wait(server: &Server, token: &str, id: &str) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let (status, process) = server.get(&format!("{API}/processes/{id}"), token);
-        assert_eq!(status, 200, "{process}");
-        if !matches!(process["state"].as_str().unwrap(), "queued" | "running") {
-            return process;
-        }
-        assert!(Instant::now() < deadline, "process {id} never finished");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 /// A run record in a busy state, written straight into the store the server uses: a real
 /// process is queued or running only for a moment, too short to test against reliably.
 fn busy_run(dir: &Dir, id: &str, definition_id: &str, state: &str) {
@@ -179,7 +165,7 @@ fn versions_put_delete_and_their_errors() {
     assert_eq!(status, 201, "{process}");
     assert_eq!(process["definition_version"], 3);
     let pid = process["id"].as_str().unwrap().to_string();
-    let process = wait(&server, &token, &pid);
+    let process = server.wait_process(&token, &pid);
     assert_eq!(process["state"], "completed", "{process}");
     assert_eq!(process["definition_version"], 3);
 

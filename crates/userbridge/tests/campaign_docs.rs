@@ -144,18 +144,11 @@ fn upload(
     for name in import_as {
         form = form.text("import_as", name.to_string());
     }
-    let r = server
-        .http
-        .post(format!(
-            "{}/api/campaign/v1/documents/upload{query}",
-            server.url
-        ))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .unwrap();
-    let status = r.status().as_u16();
-    (status, r.json().unwrap_or(Value::Null))
+    server.post_multipart(
+        &format!("/api/campaign/v1/documents/upload{query}"),
+        token,
+        form,
+    )
 }
 
 fn delete(server: &Server, token: &str, query: &str) -> (u16, Value) {

@@ -97,8 +97,10 @@ pub enum ReadErrorKind {
     Io,
     /// The decompressed content exceeds the cap (IMP-5).
     TooLarge,
-    /// One record (without line breaks inside qualifiers) exceeds [`MAX_RECORD_BYTES`].
+    /// One record (without line breaks inside qualifiers) exceeds the record cap.
     RecordTooLong,
+    /// One record has more fields than the field cap.
+    TooManyFields,
     /// The header row cannot be read (invalid bytes, unbalanced quotes).
     BadHeader,
     /// The dialect itself is unusable (e.g. a non-ASCII delimiter).
@@ -117,8 +119,35 @@ pub struct ReadError {
     pub message: String,
 }
 
-/// Longest record accepted, in bytes after decoding.
+/// Longest record accepted by default, in bytes after decoding.
 pub const MAX_RECORD_BYTES: usize = 64 * 1024 * 1024;
+/// Most fields in one record by default (a row of a million delimiters would otherwise cost
+/// a million field slots).
+pub const MAX_FIELDS: usize = 100_000;
+/// Most bytes a gzip input may expand to by default.
+pub const MAX_DECOMPRESSED_BYTES: u64 = 64 * 1024 * 1024 * 1024;
+
+/// The caps a [`DelimitedReader`] reads under; each one stops the whole file with a
+/// [`ReadError`] naming the line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadLimits {
+    /// What a gzip input may expand to (IMP-5).
+    pub max_decompressed_bytes: u64,
+    /// The longest record (without line breaks inside qualifiers), in bytes after decoding.
+    pub max_record_bytes: usize,
+    /// The most fields in one record.
+    pub max_fields: usize,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        ReadLimits {
+            max_decompressed_bytes: MAX_DECOMPRESSED_BYTES,
+            max_record_bytes: MAX_RECORD_BYTES,
+            max_fields: MAX_FIELDS,
+        }
+    }
+}
 /// Longest qualified field before it is treated as an unbalanced quote (IMP-13).
 pub const MAX_QUALIFIED_FIELD_BYTES: usize = 1024 * 1024;
 /// Most physical lines a qualified field may span (IMP-13).

@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::encoding::{Encoding, Transcoder};
 use super::{
-    Dialect, MAX_QUALIFIED_FIELD_BYTES, MAX_QUALIFIED_FIELD_LINES, MAX_RECORD_BYTES, ReadError,
-    ReadErrorKind, Record, RecordError,
+    Dialect, MAX_QUALIFIED_FIELD_BYTES, MAX_QUALIFIED_FIELD_LINES, ReadError, ReadErrorKind,
+    ReadLimits, Record, RecordError,
 };
 
 const BUF_SIZE: usize = 64 * 1024;
@@ -203,6 +203,8 @@ pub struct DelimitedReader {
     raw_text: String,
     fields_text: String,
     headers: Option<Vec<String>>,
+    max_record_bytes: usize,
+    max_fields: usize,
     encoding: Encoding,
     bom: bool,
     gzip: bool,
@@ -213,11 +215,25 @@ pub struct DelimitedReader {
 
 impl DelimitedReader {
     /// Opens `input` with `dialect`; reads the skipped rows and the header row right away.
-    /// `max_decompressed_bytes` caps what a gzip input may expand to.
+    /// `max_decompressed_bytes` caps what a gzip input may expand to; the other caps are the
+    /// defaults of [`ReadLimits`].
     pub fn new(
         input: impl Read + Send + 'static,
         dialect: &Dialect,
         max_decompressed_bytes: u64,
+    ) -> Result<Self, ReadError> {
+        let limits = ReadLimits {
+            max_decompressed_bytes,
+            ..ReadLimits::default()
+        };
+        DelimitedReader::with_limits(input, dialect, &limits)
+    }
+
+    /// [`DelimitedReader::new`] under the given caps.
+    pub fn with_limits(
+        input: impl Read + Send + 'static,
+        dialect: &Dialect,
+        limits: &ReadLimits,
     ) -> Result<Self, ReadError> {
         let bad_dialect = |message: String| ReadError {
             kind: ReadErrorKind::BadDialect,
@@ -242,7 +258,7 @@ impl DelimitedReader {
                 )));
             }
         }
-        let opened = open(input, max_decompressed_bytes)?;
+        let opened = open(input, limits.max_decompressed_bytes)?;
         let (stream, encoding, bom) = strip_bom(opened.stream, dialect.encoding, &opened.bytes)?;
         let source = Transcoder::wrap(stream, encoding);
         let mut reader = DelimitedReader {
@@ -262,6 +278,8 @@ impl DelimitedReader {
             raw_text: String::new(),
             fields_text: String::new(),
             headers: None,
+            max_record_bytes: limits.max_record_bytes,
+            max_fields: limits.max_fields.max(1),
             encoding,
             bom,
             gzip: opened.gzip,
@@ -475,11 +493,12 @@ impl DelimitedReader {
             }
             self.saw_content();
             self.raw.push(b);
-            if self.raw.len() > MAX_RECORD_BYTES && state != State::Quoted {
+            if self.raw.len() > self.max_record_bytes && state != State::Quoted {
                 return Err(self.error(
                     ReadErrorKind::RecordTooLong,
                     format!(
-                        "the record starting on line {start_line} is longer than {MAX_RECORD_BYTES} bytes"
+                        "the record starting on line {start_line} is longer than {} bytes (max_line_bytes)",
+                        self.max_record_bytes
                     ),
                 ));
             }
@@ -529,6 +548,16 @@ impl DelimitedReader {
                         state = State::Unquoted;
                     }
                 }
+            }
+            // `max_fields` fields ended at a delimiter: at least one more follows.
+            if self.ends.len() >= self.max_fields {
+                return Err(self.error(
+                    ReadErrorKind::TooManyFields,
+                    format!(
+                        "the record starting on line {start_line} has more than {} fields (max_columns)",
+                        self.max_fields
+                    ),
+                ));
             }
         }
     }

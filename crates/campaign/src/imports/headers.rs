@@ -51,7 +51,7 @@ pub(crate) fn read_headers(
     import: &ValidImport,
 ) -> Result<Option<Vec<String>>> {
     let (info, file) = documents.open(&import.document)?;
-    let reader = DelimitedReader::new(file, &import.dialect, super::run::MAX_DECOMPRESSED_BYTES)
+    let reader = DelimitedReader::with_limits(file, &import.dialect, documents.read_limits())
         .map_err(|source| CampaignError::Read {
             document: info.path.clone(),
             source,

@@ -28,9 +28,8 @@ use super::report::{Counts, DefinitionRef, Report, SourceReport, TargetReport, T
 use crate::delimited::{Counts as ReaderCounts, DelimitedReader, ReadError, RecordView};
 use crate::values::{Cell, ColumnType, Value, key_part_of_cell};
 use crate::{CampaignError, Documents, Name, OnConflict, Result};
+use userbridge_formats::formula_guarded;
 
-/// Most bytes a gzip source may expand to.
-pub(crate) const MAX_DECOMPRESSED_BYTES: u64 = 64 * 1024 * 1024 * 1024;
 /// Separates the parts of a composite key (never part of a converted value's text).
 const KEY_SEPARATOR: char = '\u{1f}';
 /// Who is recorded as the uploader of reject files.
@@ -143,8 +142,8 @@ pub fn run_with(
         document: info.path.clone(),
         source,
     };
-    let reader =
-        DelimitedReader::new(file, &import.dialect, MAX_DECOMPRESSED_BYTES).map_err(read_error)?;
+    let reader = DelimitedReader::with_limits(file, &import.dialect, documents.read_limits())
+        .map_err(read_error)?;
     let headers: Option<Vec<String>> = reader.headers().map(<[String]>::to_vec);
     super::headers::verify(
         def.verify_headers,
@@ -649,7 +648,9 @@ fn threshold_tripped(
 
 /// Writes the reject file next to the source (§8.2): the source's columns as parsed, then
 /// `_line, _column, _reason_code, _reason`, with the source's delimiter and qualifier; UTF-8
-/// without BOM; no formula escaping (it is meant for re-import). Streamed from staging.
+/// without BOM. Streamed from staging. Every cell below the header gets the `smart` formula
+/// protection, like every CSV the product writes (issue 6): the file is meant to be opened
+/// and fixed in a spreadsheet; `strip_leading_apostrophe` undoes it on re-import.
 fn write_rejects(
     documents: &Documents,
     import: &ValidImport,
@@ -689,20 +690,27 @@ fn write_rejects(
         let width = source_columns.len();
         let mut header = source_columns;
         header.extend(["_line", "_column", "_reason_code", "_reason"].map(String::from));
+        // The header stays as the source wrote it (as an export's column names do): a
+        // re-import matches it by name.
         writer.write_record(&header).map_err(io)?;
         let mut record: Vec<String> = Vec::with_capacity(width + 4);
         staging.rejects(&mut |reject| {
             record.clear();
-            record.extend(reject.fields);
+            record.extend(
+                reject
+                    .fields
+                    .into_iter()
+                    .map(|f| formula_guarded(&f).into_owned()),
+            );
             // Short rows are padded so the marker columns stay aligned; long rows keep
             // their extra fields before them.
             while record.len() < width {
                 record.push(String::new());
             }
             record.push(reject.line.to_string());
-            record.push(reject.column);
+            record.push(formula_guarded(&reject.column).into_owned());
             record.push(reject.code);
-            record.push(reject.message);
+            record.push(formula_guarded(&reject.message).into_owned());
             writer
                 .write_record(&record)
                 .map_err(|e| userbridge_store::StoreError::Aborted(e.to_string()))

@@ -36,8 +36,17 @@ pub fn check_table_name(name: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks one column name: 1–128 characters, no control characters.
+/// The hidden columns of every table's storage; a campaign column cannot take their names.
+pub const RESERVED_COLUMN_NAMES: [&str; 2] = ["_row", "_key"];
+
+/// Checks one column name: 1–128 characters, no control characters, not a reserved name.
 pub fn check_column_name(name: &str) -> Result<(), String> {
+    if RESERVED_COLUMN_NAMES
+        .iter()
+        .any(|r| r.eq_ignore_ascii_case(name))
+    {
+        return Err(format!("column name {name:?} is reserved"));
+    }
     let chars = name.chars().count();
     if chars == 0 {
         return Err("a column name cannot be empty".into());

@@ -337,6 +337,13 @@ impl<R: Read> DelimitedRows<R> {
             .buffer_capacity(CSV_BUFFER)
             .from_reader(tap);
         let headers = reader.headers().map_err(|e| csv_error(e, base))?.clone();
+        if headers.len() > options.max_columns {
+            return Err(base.error(format!(
+                "the header row has {} columns, more than the limit of {} (max_columns)",
+                headers.len(),
+                options.max_columns
+            )));
+        }
         let mut rows = DelimitedRows {
             reader,
             columns: Vec::new(),

@@ -129,6 +129,7 @@ struct Machine {
     buf: Vec<u8>,
     oversize: bool,
     max_record: usize,
+    max_depth: usize,
     index: u64,
     /// Check the syntax and find the records, but do not build their values.
     syntax_only: bool,
@@ -153,6 +154,7 @@ impl<R: BufRead> JsonScanner<R> {
                 buf: Vec::new(),
                 oversize: false,
                 max_record: max_record_bytes,
+                max_depth: MAX_RECORD_DEPTH,
                 index: 0,
                 syntax_only: false,
             },
@@ -161,6 +163,13 @@ impl<R: BufRead> JsonScanner<R> {
 
     /// Yields `Value::Null` for every well-formed record instead of parsing it: for a pass
     /// that only checks the file (the import's pre-scan), at a fraction of the cost.
+    /// Records nested deeper than `depth` (capped at [`MAX_RECORD_DEPTH`], what the parser
+    /// can read) are per-record `FORMAT` errors.
+    pub(crate) fn max_depth(mut self, depth: usize) -> Self {
+        self.machine.max_depth = depth.clamp(1, MAX_RECORD_DEPTH);
+        self
+    }
+
     pub(crate) fn syntax_only(mut self, on: bool) -> Self {
         self.machine.syntax_only = on;
         self
@@ -268,14 +277,14 @@ impl Machine {
                     human_size(self.max_record as u64)
                 ),
             ))
-        } else if self.record_depth > MAX_RECORD_DEPTH {
+        } else if self.record_depth > self.max_depth {
             Err(RecordError::new(
                 ErrorCode::Format,
                 "",
                 format!(
-                    "the record is nested {} levels deep; at most {MAX_RECORD_DEPTH} levels of \
-                     objects and arrays are supported",
-                    self.record_depth
+                    "the record is nested {} levels deep; at most {} levels of objects and \
+                     arrays are supported",
+                    self.record_depth, self.max_depth
                 ),
             ))
         } else if self.syntax_only {

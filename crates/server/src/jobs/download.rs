@@ -71,6 +71,13 @@ pub async fn download(
         return Err(ApiError::job_not_found());
     }
     let path = export::job_dir(&state, &job_id).join(&file);
+    // The runner writes a regular file; anything else was put there by hand: never followed.
+    let regular = tokio::fs::symlink_metadata(&path)
+        .await
+        .is_ok_and(|m| m.file_type().is_file());
+    if !regular {
+        return Err(ApiError::job_not_found());
+    }
     let handle = tokio::fs::File::open(&path)
         .await
         .map_err(|_| ApiError::job_not_found())?;

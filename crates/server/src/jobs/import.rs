@@ -14,7 +14,7 @@ use userbridge_import::engine::{self, BatchSink, Checkpoint, FailedRecord, Summa
 use userbridge_import::reader::InputFormat;
 use userbridge_import::{ImportError, ImportRequest, ImportSpec};
 use userbridge_model::{Job, JobKind, JobStatus, ids, time};
-use userbridge_store::{ConnectionSelector, WriteTx};
+use userbridge_store::{AuditEvent, ConnectionSelector, WriteTx};
 
 use super::routes::render;
 use crate::auth::authorize;
@@ -49,12 +49,20 @@ pub async fn create(
     headers: HeaderMap,
     multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<Response> {
-    authorize(&state, &headers, IMPORT).await?;
+    let caller = authorize(&state, &headers, IMPORT).await?;
     let mut multipart = multipart
         .map_err(|e| ApiError::invalid_body("", &format!("Expected multipart/form-data: {e}")))?;
+    // Before the upload is read: a client at its cap does not stream a file for nothing.
+    let st = state.clone();
+    let client_id = caller.client_id.clone();
+    let capped = blocking(move || super::routes::check_job_cap(&st, &client_id)).await;
+    if let Err(e) = capped {
+        crate::upload::drain(&mut multipart).await;
+        return Err(e);
+    }
     let id = ids::new_job_id();
     let dir = job_dir(&state, &id);
-    let outcome = receive(&state, &id, &dir, &mut multipart).await;
+    let outcome = receive(&state, &id, &dir, &mut multipart, caller.client_id).await;
     if outcome.is_err() {
         crate::upload::drain(&mut multipart).await;
         let _ = tokio::fs::remove_dir_all(&dir).await;
@@ -69,6 +77,7 @@ async fn receive(
     id: &str,
     dir: &std::path::Path,
     multipart: &mut Multipart,
+    created_by: String,
 ) -> ApiResult<Job> {
     let limit = state.config.max_upload_bytes;
     let malformed = |e: axum::extract::multipart::MultipartError| {
@@ -82,7 +91,7 @@ async fn receive(
         (None, false, None, true);
     let mut columns: Vec<(String, String)> = Vec::new();
     let mut delimited = false;
-    let mut uploaded = false;
+    let mut uploaded: Option<u64> = None;
     while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
         let name = field.name().unwrap_or_default().to_string();
         if name == "users" {
@@ -104,7 +113,7 @@ async fn receive(
                 file.write_all(&chunk).await.map_err(ApiError::from)?;
             }
             file.sync_all().await.map_err(ApiError::from)?;
-            uploaded = true;
+            uploaded = Some(size);
             continue;
         }
         let value = field.text().await.map_err(malformed)?;
@@ -138,12 +147,12 @@ async fn receive(
             }
         }
     }
-    if !uploaded {
+    let Some(uploaded_bytes) = uploaded else {
         return Err(ApiError::invalid_body(
             "users",
             "Missing required property: users",
         ));
-    }
+    };
     let connection_id = connection_id.ok_or_else(|| {
         ApiError::invalid_body("connection_id", "Missing required property: connection_id")
     })?;
@@ -202,8 +211,19 @@ async fn receive(
             status_details: None,
             result: None,
             finished_at: None,
+            created_by: Some(created_by),
         };
         store.create_job(&job)?;
+        let detail = json!({
+            "connection": job.connection,
+            "upsert": upsert,
+            "bytes": uploaded_bytes,
+        });
+        let actor = job.created_by.as_deref().unwrap_or_default();
+        crate::audit::record(
+            store.as_ref(),
+            AuditEvent::new(actor, "users_import.created", &job.id, detail),
+        );
         Ok(job)
     })
     .await
@@ -279,6 +299,8 @@ pub fn run(state: &AppState, job: &Job) -> Result<Summary, String> {
         .and_then(Value::as_bool)
         .unwrap_or(false);
     request.max_decompressed_bytes = state.config.max_decompressed_bytes;
+    request.max_record_bytes = state.config.max_line_bytes;
+    request.max_record_depth = state.config.max_json_depth;
     request.batch_size = state.config.import_batch_size;
     // Auth0 takes a JSON array; userbridge also takes NDJSON and, for the web page's Import
     // tab, CSV/TSV with the same column mappings as the CLI's --field (`field` parts).

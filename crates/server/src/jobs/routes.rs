@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use userbridge_export::ExportSpec;
 use userbridge_model::{Job, JobKind, JobStatus, ids, time};
+use userbridge_store::AuditEvent;
 
 use super::{download, export};
 use crate::auth::authorize;
@@ -23,13 +24,24 @@ pub async fn create_export(
     headers: HeaderMap,
     body: String,
 ) -> ApiResult<Response> {
-    authorize(&state, &headers, EXPORT).await?;
+    let caller = authorize(&state, &headers, EXPORT).await?;
     let body: Value = serde_json::from_str(&body)
         .map_err(|e| ApiError::invalid_body("", &format!("Invalid JSON: {e}")))?;
     let (request, format_name) = export::parse_body(&body, &state.config.tenant)?;
+    let max_fields = state.config.max_export_fields;
+    if request.fields.len() > max_fields {
+        return Err(ApiError::invalid_body(
+            "fields",
+            &format!(
+                "Array is too long ({} items, {max_fields} max)",
+                request.fields.len()
+            ),
+        ));
+    }
     let st = state.clone();
     let job = blocking(move || {
         let spec = ExportSpec::validate(&request, st.store.as_ref()).map_err(export::api_error)?;
+        check_job_cap(&st, &caller.client_id)?;
         let job = Job {
             id: ids::new_job_id(),
             kind: JobKind::UsersExport,
@@ -43,8 +55,19 @@ pub async fn create_export(
             status_details: None,
             result: None,
             finished_at: None,
+            created_by: Some(caller.client_id.clone()),
         };
         st.store.create_job(&job)?;
+        let detail = json!({
+            "format": format_name,
+            "fields": spec.columns.as_ref().map_or(0, Vec::len),
+            "connection": spec.connection_name,
+            "limit": spec.limit,
+        });
+        crate::audit::record(
+            st.store.as_ref(),
+            AuditEvent::new(&caller.client_id, "users_export.created", &job.id, detail),
+        );
         Ok(job)
     })
     .await?;
@@ -64,6 +87,26 @@ pub async fn export_defaults(
         .map(|(name, export_as)| json!({"name": name, "export_as": export_as}))
         .collect();
     Ok(Json(json!({ "fields": fields })))
+}
+
+/// 429 when `client_id` already has `--max-jobs-per-client` export and import jobs pending or
+/// processing (Auth0's shape for too many import jobs, applied to every job of one client).
+pub(crate) fn check_job_cap(state: &crate::state::AppState, client_id: &str) -> ApiResult<()> {
+    let cap = state.config.max_jobs_per_client;
+    if cap == 0 {
+        return Ok(());
+    }
+    let active = state.store.count_active_jobs_by(client_id)?;
+    if active >= cap as u64 {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+            format!(
+                "This client has {active} active jobs (at most {cap}), please wait until some of them are finished and try again"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 pub async fn get(
@@ -104,16 +147,7 @@ pub async fn list(
     })
     .await?;
     let jobs: Vec<Value> = jobs.iter().map(|job| render(&state, job)).collect();
-    Ok(match total {
-        Some(total) => Json(json!({
-            "jobs": jobs,
-            "start": start,
-            "limit": limit,
-            "total": total,
-        }))
-        .into_response(),
-        None => Json(jobs).into_response(),
-    })
+    Ok(paging.answer("jobs", jobs, total))
 }
 
 /// The job as `GET /api/v2/jobs/{id}` shows it (§7.3), with a fresh download link.

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 use userbridge_model::{JobKind, JobStatus, time};
+use userbridge_store::AuditEvent;
 
 use super::{export, import};
 use crate::state::{AppState, SharedState};
@@ -89,6 +90,21 @@ fn execute(state: &AppState, mut job: userbridge_model::Job) {
     if let Err(e) = state.store.update_job(&job) {
         tracing::error!(job = %job.id, error = %e, "cannot save job outcome");
     }
+    // Counts only: `status_details` may quote the file.
+    let detail = serde_json::json!({
+        "status": job.status.as_str(),
+        "processed": job.processed,
+        "summary": job.result,
+    });
+    crate::audit::record(
+        state.store.as_ref(),
+        AuditEvent::new(
+            job.created_by.as_deref().unwrap_or("server"),
+            format!("{}.finished", job.kind.as_str()),
+            &job.id,
+            detail,
+        ),
+    );
 }
 
 /// Every minute: finished jobs past retention lose their files and become `expired`;

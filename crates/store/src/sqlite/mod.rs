@@ -1,6 +1,7 @@
 //! The embedded SQLite backend: one database file, WAL journal, versioned migrations.
 
 mod admins;
+mod audit;
 mod campaign_tables;
 mod documents;
 mod imports;
@@ -19,7 +20,7 @@ use userbridge_model::query::Query;
 use userbridge_model::{Connection, Job, JobKind, JobStatus, User, ids, time};
 
 use crate::{
-    AccessToken, Admin, ApplyMode, CampaignColumn, CampaignTable, Client, Conflict,
+    AccessToken, Admin, ApplyMode, AuditEvent, CampaignColumn, CampaignTable, Client, Conflict,
     DefinitionDeletion, DocDirectory, Document, ImportDefinitionRecord, ImportRunRecord, Result,
     RowFilter, Store, StoreError, StoredValue, UserScan, UserSearch, WebSession, WriteTx,
 };
@@ -34,6 +35,8 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_import_processes.sql"),
     include_str!("migrations/0007_definition_versions.sql"),
     include_str!("migrations/0008_web_admins.sql"),
+    // 0009 is another branch's; merged, it comes before this one.
+    include_str!("migrations/0010_audit_log.sql"),
 ];
 
 /// The connection every fresh directory starts with (Auth0's default database connection).
@@ -190,6 +193,7 @@ fn job_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Job, String, Strin
         status_details: row.get("status_details")?,
         result: result.and_then(|r| serde_json::from_str(&r).ok()),
         finished_at: row.get("finished_at")?,
+        created_by: row.get("created_by")?,
     };
     Ok((job, row.get("kind")?, row.get("status")?, spec))
 }
@@ -443,8 +447,8 @@ impl Store for SqliteStore {
     fn create_job(&self, job: &Job) -> Result<()> {
         self.db().execute(
             "INSERT INTO jobs (id, kind, status, created_at, connection_id, spec, processed, total,
-                               status_details, result, finished_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                               status_details, result, finished_at, created_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 job.id,
                 job.kind.as_str(),
@@ -457,6 +461,7 @@ impl Store for SqliteStore {
                 job.status_details,
                 job.result.as_ref().map(|r| r.to_string()),
                 job.finished_at,
+                job.created_by,
             ],
         )?;
         Ok(())
@@ -528,6 +533,28 @@ impl Store for SqliteStore {
         self.db()
             .execute("DELETE FROM job_errors WHERE job_id = ?1", [job_id])?;
         Ok(())
+    }
+
+    fn count_active_jobs_by(&self, created_by: &str) -> Result<u64> {
+        let n: i64 = self.db().query_row(
+            "SELECT count(*) FROM jobs
+             WHERE created_by = ?1 AND status IN ('pending', 'processing')",
+            [created_by],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    fn record_audit(&self, event: &AuditEvent) -> Result<()> {
+        audit::record(&self.db(), event)
+    }
+
+    fn audit_events(&self, offset: u64, limit: u64) -> Result<Vec<AuditEvent>> {
+        audit::page(&self.db(), offset, limit)
+    }
+
+    fn count_audit_events(&self) -> Result<u64> {
+        audit::count(&self.db())
     }
 
     fn set_admin_password(&self, username: &str, password_hash: &str) -> Result<()> {
@@ -845,6 +872,7 @@ mod tests {
             status_details: None,
             result: None,
             finished_at: None,
+            created_by: None,
         }
     }
 
@@ -869,5 +897,64 @@ mod tests {
         assert_eq!(ids(store.jobs_page(1, 1).unwrap()), ["job_b"]);
         assert!(store.jobs_page(3, 10).unwrap().is_empty());
         assert_eq!(store.count_jobs().unwrap(), 3);
+    }
+
+    #[test]
+    fn active_jobs_are_counted_per_creator() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(tmp.path()).unwrap();
+        let by = |id: &str, who: &str, status: JobStatus| Job {
+            created_by: Some(who.into()),
+            status,
+            ..job(id, "2024-01-01T00:00:00.000Z")
+        };
+        store
+            .create_job(&by("job_1", "a", JobStatus::Pending))
+            .unwrap();
+        store
+            .create_job(&by("job_2", "a", JobStatus::Processing))
+            .unwrap();
+        store
+            .create_job(&by("job_3", "a", JobStatus::Completed))
+            .unwrap();
+        store
+            .create_job(&by("job_4", "b", JobStatus::Pending))
+            .unwrap();
+        store
+            .create_job(&job("job_5", "2024-01-01T00:00:00.000Z"))
+            .unwrap();
+        assert_eq!(store.count_active_jobs_by("a").unwrap(), 2);
+        assert_eq!(store.count_active_jobs_by("b").unwrap(), 1);
+        assert_eq!(store.count_active_jobs_by("c").unwrap(), 0);
+        assert_eq!(
+            store.job("job_4").unwrap().unwrap().created_by.as_deref(),
+            Some("b")
+        );
+    }
+
+    #[test]
+    fn audit_events_read_newest_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(tmp.path()).unwrap();
+        for (i, action) in ["a.one", "a.two", "a.three"].iter().enumerate() {
+            store
+                .record_audit(&crate::AuditEvent {
+                    id: 0,
+                    at: String::new(),
+                    actor: "cli".into(),
+                    action: action.to_string(),
+                    target: format!("t{i}"),
+                    detail: serde_json::json!({ "n": i }),
+                })
+                .unwrap();
+        }
+        let page = store.audit_events(0, 2).unwrap();
+        let actions: Vec<_> = page.iter().map(|e| e.action.as_str()).collect();
+        assert_eq!(actions, ["a.three", "a.two"]);
+        assert_eq!(page[0].detail, serde_json::json!({ "n": 2 }));
+        assert!(page[0].at.ends_with('Z'), "{}", page[0].at);
+        assert!(page[0].id > page[1].id);
+        assert_eq!(store.audit_events(2, 2).unwrap()[0].target, "t0");
+        assert_eq!(store.count_audit_events().unwrap(), 3);
     }
 }

@@ -7,14 +7,14 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use userbridge_campaign::{DocPath, DocumentInfo, Documents, Entry, Name, OnConflict};
+use userbridge_campaign::{DocPath, DocumentInfo, Documents, Entry, Name, OnConflict, audit};
 use userbridge_store::{SqliteStore, Store};
 
 use crate::cli::{CampaignCommand, DocsCommand, UploadArgs};
 use crate::commands::campaign_imports;
 
-/// Who the CLI records as the uploader.
-const UPLOADED_BY: &str = "cli";
+/// Who the CLI records as the uploader (and as the actor in the audit log).
+const UPLOADED_BY: &str = super::CLI_ACTOR;
 
 pub fn run(
     store: Arc<SqliteStore>,
@@ -33,9 +33,10 @@ pub fn run(
     match command {
         DocsCommand::Mkdir { path } => {
             let created = docs(0).mkdir(&DocPath::parse(&path)?)?;
+            store.record_audit(&audit::directory_created(UPLOADED_BY, &created))?;
             println!("{}", created.path);
         }
-        DocsCommand::Upload(args) => upload(&docs(args.max_document_bytes), args)?,
+        DocsCommand::Upload(args) => upload(store.as_ref(), &docs(args.max_document_bytes), args)?,
         DocsCommand::Ls { path, json } => {
             let entry = docs(0).entry(&DocPath::parse(&path)?)?;
             match (entry, json) {
@@ -75,13 +76,16 @@ pub fn run(
         DocsCommand::Rm { path, recursive } => {
             let path = DocPath::parse(&path)?;
             let deleted = docs(0).delete(&path, recursive)?;
+            store.record_audit(&audit::deleted(UPLOADED_BY, &path.to_string(), &deleted))?;
             match deleted.directories {
                 true => println!("deleted {path} ({} documents)", deleted.documents),
                 false => println!("deleted {path}"),
             }
         }
         DocsCommand::Mv { from, to } => {
-            let moved = docs(0).rename(&DocPath::parse(&from)?, &DocPath::parse(&to)?)?;
+            let from = DocPath::parse(&from)?;
+            let moved = docs(0).rename(&from, &DocPath::parse(&to)?)?;
+            store.record_audit(&audit::moved(UPLOADED_BY, &from.to_string(), &moved))?;
             println!("{moved}");
         }
         DocsCommand::Find { text, under } => {
@@ -101,7 +105,7 @@ fn print_document(d: &DocumentInfo) {
     );
 }
 
-fn upload(docs: &Documents, args: UploadArgs) -> anyhow::Result<()> {
+fn upload(store: &dyn Store, docs: &Documents, args: UploadArgs) -> anyhow::Result<()> {
     anyhow::ensure!(
         args.name.is_none() || args.files.len() == 1,
         "--as names one document: give exactly one file"
@@ -124,6 +128,7 @@ fn upload(docs: &Documents, args: UploadArgs) -> anyhow::Result<()> {
         let mut content =
             std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?;
         let stored = docs.upload(&mut content, &directory, &name, on_conflict, UPLOADED_BY)?;
+        store.record_audit(&audit::document_uploaded(UPLOADED_BY, &stored))?;
         print_document(&stored);
     }
     Ok(())

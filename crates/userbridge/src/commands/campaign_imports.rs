@@ -11,11 +11,12 @@ use userbridge_campaign::imports::{
     self, DialectSpec, ImportDefinition, Mapping, SourceColumn, TargetSpec, Thresholds, saved,
 };
 use userbridge_campaign::values::{ColumnSpec, ColumnType, DateFormat};
-use userbridge_campaign::{DocPath, Documents};
+use userbridge_campaign::{DocPath, Documents, audit};
 use userbridge_server::campaign_imports::BUSY;
 use userbridge_store::{ImportRunRecord, RowFilter, SqliteStore, Store};
 
 use crate::cli::{CreateImportArgs, ImportsCommand, TablesCommand};
+use crate::commands::CLI_ACTOR;
 
 pub fn imports(
     store: Arc<SqliteStore>,
@@ -29,6 +30,7 @@ pub fn imports(
                 None => definition_from_args(*args)?,
             };
             let saved = saved::create(store.as_ref(), docs, &definition)?;
+            store.record_audit(&audit::definition_saved(CLI_ACTOR, "created", &saved))?;
             println!("{}", saved.id);
         }
         ImportsCommand::Ls => {
@@ -54,14 +56,17 @@ pub fn imports(
         ImportsCommand::Update { id, from } => {
             let definition = read_definition(&from)?;
             let saved = saved::replace(store.as_ref(), docs, &id, &definition)?;
+            store.record_audit(&audit::definition_saved(CLI_ACTOR, "replaced", &saved))?;
             println!("{} version {}", saved.id, saved.version);
         }
         ImportsCommand::Rm { id } => {
             saved::delete(store.as_ref(), &id, &BUSY)?;
+            store.record_audit(&audit::definition_deleted(CLI_ACTOR, &id))?;
             println!("deleted {id}");
         }
         ImportsCommand::Duplicate { id, name } => {
             let copy = saved::duplicate(store.as_ref(), &id, name.as_deref())?;
+            store.record_audit(&audit::definition_saved(CLI_ACTOR, "duplicated", &copy))?;
             println!("{}", copy.id);
         }
         ImportsCommand::Export { id } => {
@@ -131,6 +136,7 @@ pub fn imports(
             valid.id = Some(record.id.clone());
             valid.version = Some(record.version);
             let report = run_with_progress(store.as_ref(), docs, &valid, dry_run)?;
+            store.record_audit(&audit::run_finished(CLI_ACTOR, &report))?;
             let json = serde_json::to_string_pretty(&report)?;
             store.save_import_run(&ImportRunRecord {
                 id: report.process_id.clone(),

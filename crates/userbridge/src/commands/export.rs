@@ -1,16 +1,17 @@
 //! `userbridge export`: flags → [`ExportRequest`] → [`ExportSpec`] → the export engine.
 
 use std::fs::File;
-use std::io::{self, Write};
-use std::path::PathBuf;
+use std::io::{self, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
+use serde_json::json;
 use userbridge_export::{
     ConnectionSelector, ExportOptions, ExportRequest, ExportSpec, FieldRequest,
 };
 use userbridge_model::ExportFormat;
-use userbridge_store::SqliteStore;
+use userbridge_store::{AuditEvent, SqliteStore, Store};
 
 use crate::cli::ExportArgs;
 use crate::progress;
@@ -65,12 +66,41 @@ pub fn request(args: &ExportArgs) -> anyhow::Result<ExportRequest> {
         };
         request.gzip = Some(inner);
     }
+    request.include_secrets = args.include_secrets;
     Ok(request)
 }
+
+/// Creates the output file; with secrets, readable by its owner only (mode 0600 when it is
+/// created, and a regular file that existed is narrowed to it).
+fn create_output(path: &Path, secrets: bool) -> anyhow::Result<File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    if secrets {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        options.mode(0o600);
+        let file = options
+            .open(path)
+            .with_context(|| format!("cannot create {}", path.display()))?;
+        if file.metadata().is_ok_and(|m| m.is_file()) {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("cannot make {} private", path.display()))?;
+        }
+        return Ok(file);
+    }
+    options
+        .open(path)
+        .with_context(|| format!("cannot create {}", path.display()))
+}
+
+const TERMINAL_REFUSED: &str = "--include-secrets writes password hashes: refusing to write them to a terminal (use -o FILE, or a pipe)";
 
 pub fn run(store: &SqliteStore, args: ExportArgs) -> anyhow::Result<ExitCode> {
     let request = request(&args)?;
     let spec = ExportSpec::validate(&request, store)?;
+    if args.include_secrets && args.output == "-" && io::stdout().is_terminal() {
+        bail!(TERMINAL_REFUSED);
+    }
     let bar = progress::bar("exporting");
     let mut on_progress = |p: userbridge_export::Progress| {
         if let Some(bar) = &bar {
@@ -84,8 +114,10 @@ pub fn run(store: &SqliteStore, args: ExportArgs) -> anyhow::Result<ExitCode> {
         userbridge_export::run(store, &spec, stdout, &mut on_progress)?
     } else {
         let path = PathBuf::from(&args.output);
-        let file =
-            File::create(&path).with_context(|| format!("cannot create {}", path.display()))?;
+        let file = create_output(&path, args.include_secrets)?;
+        if args.include_secrets && file.is_terminal() {
+            bail!("{} is a terminal: {TERMINAL_REFUSED}", path.display());
+        }
         match userbridge_export::run(store, &spec, &file, &mut on_progress) {
             Ok(summary) => {
                 (&file)
@@ -104,6 +136,18 @@ pub fn run(store: &SqliteStore, args: ExportArgs) -> anyhow::Result<ExitCode> {
         bar.finish_and_clear();
         eprintln!("exported {} users", summary.records);
     }
+    let detail = json!({
+        "format": args.format,
+        "records": summary.records,
+        "connection": spec.connection_name,
+        "include_secrets": args.include_secrets,
+    });
+    store.record_audit(&AuditEvent::new(
+        super::CLI_ACTOR,
+        "users_export.run",
+        &args.output,
+        detail,
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -11,7 +11,7 @@ use anyhow::Context;
 use userbridge_import::engine::{self, BatchSink, Checkpoint, FailedRecord};
 use userbridge_import::reader::InputFormat;
 use userbridge_import::{ImportError, ImportRequest, ImportSpec};
-use userbridge_store::{ConnectionSelector, SqliteStore, WriteTx};
+use userbridge_store::{AuditEvent, ConnectionSelector, SqliteStore, Store, WriteTx};
 
 use crate::cli::ImportArgs;
 use crate::progress;
@@ -105,6 +105,18 @@ pub fn run(store: &SqliteStore, data_dir: &Path, args: ImportArgs) -> anyhow::Re
     if let Some(bar) = sink.bar.take() {
         bar.finish_and_clear();
     }
+    let detail = serde_json::json!({
+        "connection": spec.connection.name,
+        "dry_run": args.dry_run,
+        "upsert": args.upsert,
+        "summary": summary,
+    });
+    store.record_audit(&AuditEvent::new(
+        super::CLI_ACTOR,
+        "users_import.run",
+        &args.file,
+        detail,
+    ))?;
     let verb = if args.dry_run { "would be: " } else { "" };
     println!(
         "{verb}inserted {}, updated {}, failed {}, total {}",

@@ -14,7 +14,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use userbridge_store::SqliteStore;
 
-use crate::cli::{Cli, Command, ConnectionsCommand};
+use crate::cli::{AuditCommand, Cli, Command, ConnectionsCommand};
+
+/// Who the audit log names for what the CLI does.
+pub const CLI_ACTOR: &str = "cli";
 
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
@@ -25,7 +28,23 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Connections(command) => connections(&*open(&cli.data_dir)?, command),
         Command::Campaign(command) => campaign::run(open(&cli.data_dir)?, &cli.data_dir, command),
         Command::Admin(command) => admin::run(&*open(&cli.data_dir)?, command),
+        Command::Audit(command) => audit(&*open(&cli.data_dir)?, command),
     }
+}
+
+fn audit(store: &SqliteStore, command: AuditCommand) -> anyhow::Result<ExitCode> {
+    use userbridge_store::Store;
+    match command {
+        AuditCommand::Ls { limit } => {
+            for e in store.audit_events(0, limit)? {
+                println!(
+                    "{}\t{}\t{}\t{}\t{}",
+                    e.at, e.actor, e.action, e.target, e.detail
+                );
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Opens the store in the data directory (creating it on first use).

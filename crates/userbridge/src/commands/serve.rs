@@ -61,6 +61,14 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
             max_active_imports: args.max_active_imports,
             import_batch_size: args.import_batch_size,
             max_document_bytes: args.max_document_bytes,
+            max_jobs_per_client: args.max_jobs_per_client,
+            max_body_bytes: args.max_body_bytes,
+            max_json_depth: usize::from(args.max_json_depth),
+            max_json_string_bytes: args.max_json_string_bytes,
+            max_export_fields: args.max_export_fields,
+            max_columns: args.max_columns,
+            max_line_bytes: args.max_line_bytes,
+            upload_idle_timeout: Duration::from_secs(args.upload_idle_timeout),
         };
         let client_file = management_client(store.as_ref(), data_dir, &config.audience())?;
         let state = userbridge_server::state(config, store.clone() as Arc<dyn Store>)?;

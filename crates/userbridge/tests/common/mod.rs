@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -76,35 +77,67 @@ impl Dir {
         self.ok(&args);
     }
 
+    /// Sets the dashboard admin's password with `admin reset-password --password-stdin`
+    /// (before a first start, so the server prints no generated one).
+    pub fn set_admin_password(&self, password: &str) {
+        use std::io::Write;
+        let mut reset = self
+            .command(&["admin", "reset-password", "--password-stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        writeln!(reset.stdin.take().unwrap(), "{password}").unwrap();
+        assert!(reset.wait().unwrap().success());
+    }
+
     pub fn seed(&self, count: u64) {
         self.ok(&["users", "seed", "--count", &count.to_string()]);
     }
 
     /// Starts `userbridge serve` on a free loopback port.
     pub fn serve(&self, extra: &[&str]) -> Server {
+        self.serve_with(extra, &[], Stdio::null())
+    }
+
+    /// Starts `userbridge serve` with extra environment variables and its standard error
+    /// sent to `stderr`; everything it prints on standard output is kept in
+    /// [`Server::stdout`].
+    pub fn serve_with(&self, extra: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Server {
         let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
         args.extend_from_slice(extra);
-        let mut child = self
-            .command(&args)
+        let mut command = self.command(&args);
+        command.env_remove("USERBRIDGE_LOG");
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(stderr)
             .spawn()
             .unwrap();
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let mut banner = Vec::new();
+        let stdout = Arc::new(Mutex::new(String::new()));
         let url = loop {
             let line = lines
                 .next()
                 .expect("server exited before listening")
                 .unwrap();
+            stdout.lock().unwrap().push_str(&format!("{line}\n"));
             if let Some(url) = line.strip_prefix("userbridge listening on ") {
                 break url.to_string();
             }
             banner.push(line);
         };
         // Keep draining stdout so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
+        let kept = stdout.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                kept.lock().unwrap().push_str(&format!("{line}\n"));
+            }
+        });
         let credentials: Value = serde_json::from_str(
             &std::fs::read_to_string(self.data().join("management-client.json")).unwrap(),
         )
@@ -115,6 +148,7 @@ impl Dir {
             banner,
             credentials,
             http: reqwest::blocking::Client::new(),
+            stdout,
         }
     }
 }
@@ -126,6 +160,8 @@ pub struct Server {
     pub banner: Vec<String>,
     pub credentials: Value,
     pub http: reqwest::blocking::Client,
+    /// Everything the server printed on standard output so far.
+    pub stdout: Arc<Mutex<String>>,
 }
 
 impl Drop for Server {
@@ -181,19 +217,50 @@ impl Server {
         (status, r.json().unwrap_or(Value::Null))
     }
 
-    /// Polls a job until it leaves pending/processing (bounded by a generous deadline).
-    pub fn wait_job(&self, id: &str, token: &str) -> Value {
+    /// Polls `path` until its `field` leaves the `busy` states (bounded by a generous
+    /// deadline); returns the last answer.
+    fn poll(&self, path: &str, token: &str, field: &str, busy: &[&str]) -> Value {
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
-            let (status, job) = self.get(&format!("/api/v2/jobs/{id}"), token);
-            assert_eq!(status, 200, "{job}");
-            match job["status"].as_str().unwrap() {
-                "pending" | "processing" => {}
-                _ => return job,
+            let (status, body) = self.get(path, token);
+            assert_eq!(status, 200, "{body}");
+            if !busy.contains(&body[field].as_str().unwrap()) {
+                return body;
             }
-            assert!(Instant::now() < deadline, "job {id} never finished: {job}");
+            assert!(Instant::now() < deadline, "{path} never finished: {body}");
             std::thread::sleep(Duration::from_millis(50));
         }
+    }
+
+    /// Polls a job until it leaves pending/processing.
+    pub fn wait_job(&self, id: &str, token: &str) -> Value {
+        let path = format!("/api/v2/jobs/{id}");
+        self.poll(&path, token, "status", &["pending", "processing"])
+    }
+
+    /// Creates an export job with `body` and waits for it; returns the finished job.
+    pub fn export_job(&self, token: &str, body: Value) -> Value {
+        let (status, job) = self.post("/api/v2/jobs/users-exports", token, body);
+        assert_eq!(status, 201, "{job}");
+        self.wait_job(job["id"].as_str().unwrap(), token)
+    }
+
+    /// A multipart `POST`; returns the status and the JSON body.
+    pub fn post_multipart(
+        &self,
+        path: &str,
+        token: &str,
+        form: reqwest::blocking::multipart::Form,
+    ) -> (u16, Value) {
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().unwrap_or(Value::Null))
     }
 
     pub fn download(&self, location: &str) -> (u16, Vec<u8>) {
@@ -264,15 +331,7 @@ impl Server {
         token: &str,
         form: reqwest::blocking::multipart::Form,
     ) -> (u16, Value) {
-        let r = self
-            .http
-            .post(format!("{}/api/v2/jobs/users-imports", self.url))
-            .bearer_auth(token)
-            .multipart(form)
-            .send()
-            .unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().unwrap_or(Value::Null))
+        self.post_multipart("/api/v2/jobs/users-imports", token, form)
     }
 
     /// Every user of the directory (whole profiles, `user_id` order) without the attributes
@@ -348,4 +407,76 @@ pub fn run_report(dir: &Dir, args: &[&str]) -> (Value, i32) {
         )
     });
     (report, code)
+}
+
+/// The campaign API's prefix.
+pub const CAMPAIGN: &str = "/api/campaign/v1";
+
+impl Server {
+    /// Uploads one document (replacing one of the same name); returns the status and body.
+    pub fn upload_document(
+        &self,
+        token: &str,
+        directory: &str,
+        name: &str,
+        bytes: Vec<u8>,
+    ) -> (u16, Value) {
+        let form = reqwest::blocking::multipart::Form::new().part(
+            "file",
+            reqwest::blocking::multipart::Part::bytes(bytes).file_name(name.to_string()),
+        );
+        let path = format!("{CAMPAIGN}/documents/upload?path={directory}&on_conflict=replace");
+        self.post_multipart(&path, token, form)
+    }
+
+    /// Polls a campaign process until it leaves queued/running.
+    pub fn wait_process(&self, token: &str, id: &str) -> Value {
+        let path = format!("{CAMPAIGN}/processes/{id}");
+        self.poll(&path, token, "state", &["queued", "running"])
+    }
+
+    /// Saves an import definition and runs it (`run`: the run's body); returns the definition's
+    /// id and the finished process.
+    pub fn run_definition(&self, token: &str, definition: Value, run: Value) -> (String, Value) {
+        let (status, saved) =
+            self.post(&format!("{CAMPAIGN}/import-definitions"), token, definition);
+        assert_eq!(status, 201, "{saved}");
+        let id = saved["id"].as_str().unwrap().to_string();
+        let (status, process) = self.post(
+            &format!("{CAMPAIGN}/import-definitions/{id}/runs"),
+            token,
+            run,
+        );
+        assert_eq!(status, 201, "{process}");
+        (
+            id,
+            self.wait_process(token, process["id"].as_str().unwrap()),
+        )
+    }
+
+    /// Signs in to the dashboard; returns the `Cookie` header value and the CSRF token.
+    pub fn sign_in(&self, username: &str, password: &str) -> (String, String) {
+        let login = self
+            .http
+            .post(format!("{}/web/login", self.url))
+            .json(&json!({"username": username, "password": password}))
+            .send()
+            .unwrap();
+        assert_eq!(login.status(), 200);
+        let set_cookie = login.headers()["set-cookie"].to_str().unwrap();
+        let cookie = set_cookie.split(';').next().unwrap().to_string();
+        let body: Value = login.json().unwrap();
+        (cookie, body["csrf_token"].as_str().unwrap().to_string())
+    }
+
+    /// `GET` returning the raw status and body text.
+    pub fn get_text(&self, path: &str, token: &str) -> (u16, String) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .bearer_auth(token)
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    }
 }
