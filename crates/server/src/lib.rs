@@ -10,6 +10,7 @@ pub mod campaign_imports;
 pub mod connections;
 pub mod error;
 pub mod jobs;
+pub mod private_files;
 mod query_string;
 mod signing;
 pub mod state;
@@ -47,13 +48,29 @@ pub enum ServerError {
     PasswordTooShort(usize),
     #[error("invalid admin username {0:?}: 1-64 ASCII letters, digits, '.', '_', '-' or '@'")]
     InvalidUsername(String),
+    #[error("cannot generate a signing key: {0}")]
+    KeyGeneration(rsa::Error),
+    #[error("signing key {path}: {reason}")]
+    KeyFile { path: String, reason: String },
+    #[error("there is no current signing key (make one with: userbridge keys rotate)")]
+    NoSigningKey,
+    #[error("cannot hash the client secret: {0}")]
+    SecretHash(#[from] argon2::password_hash::Error),
+    #[error("unknown scope {0:?}; known scopes: {known}", known = auth::MANAGEMENT_SCOPES.join(" "))]
+    UnknownScope(String),
+    #[error("a client needs at least one scope")]
+    NoScopes,
+    #[error("invalid client name {0:?}: 1-128 characters, no control characters")]
+    InvalidClientName(String),
+    #[error("no client has the id {0:?}")]
+    UnknownClient(String),
 }
 
 /// The settings key of the download-link signing key.
 const SIGNING_KEY: &str = "download_signing_key";
 
-/// Builds the shared state: loads (or creates) the signing key and requeues jobs a
-/// previous process left unfinished.
+/// Builds the shared state: loads (or creates) the download-link key and the token signing
+/// key, and requeues jobs a previous process left unfinished.
 pub fn state(config: ServerConfig, store: Arc<dyn Store>) -> Result<SharedState, ServerError> {
     let signing_key = match store
         .setting(SIGNING_KEY)?
@@ -67,11 +84,19 @@ pub fn state(config: ServerConfig, store: Arc<dyn Store>) -> Result<SharedState,
             key
         }
     };
+    auth::keys::ensure_current(store.as_ref(), &config.data_dir)?;
+    let keys = auth::keys::KeyRing::new(&config.data_dir);
+    // Fails now, not at the first token request, when a key file is missing or damaged.
+    keys.current(store.as_ref())?;
     let import_workers = config.job_workers.max(1);
+    let secret_checks = std::thread::available_parallelism().map_or(1, |n| n.get());
     let state = Arc::new(AppState {
+        attempts: auth::attempts::FailureLimiter::new(config.token_failures),
         config,
         store,
         signing_key,
+        keys,
+        secret_checks: tokio::sync::Semaphore::new(secret_checks),
         jobs_queued: tokio::sync::Notify::new(),
         live: Mutex::new(Default::default()),
         import_workers: Arc::new(tokio::sync::Semaphore::new(import_workers)),
@@ -107,7 +132,8 @@ pub fn router(state: SharedState) -> Router {
         .route(web::session::LOGIN_PATH, post(web::session::login))
         .route("/web/session", get(web::session::current))
         .route("/web/logout", post(web::session::logout))
-        .route("/oauth/token", post(auth::token));
+        .route("/oauth/token", post(auth::token))
+        .route("/.well-known/jwks.json", get(auth::jwks));
     for (path, method_router) in campaign_routes(documents_limit) {
         router = router.route(path, method_router);
     }
@@ -255,6 +281,11 @@ mod tests {
             public_url: "http://127.0.0.1:1".into(),
             tenant: "test".into(),
             token_lifetime: Duration::from_secs(60),
+            token_failures: auth::attempts::FailureBudget {
+                per_client: 10,
+                per_address: 30,
+                window: Duration::from_secs(60),
+            },
             session_lifetime: Duration::from_secs(60),
             download_link_lifetime: Duration::from_secs(60),
             job_retention: Duration::from_secs(60),
