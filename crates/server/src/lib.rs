@@ -108,7 +108,7 @@ pub fn state(config: ServerConfig, store: Arc<dyn Store>) -> Result<SharedState,
     Ok(state)
 }
 
-/// Every route of the server.
+/// Every route of the server, with the security headers and the CSRF rule on all of them.
 pub fn router(state: SharedState) -> Router {
     // The upload handler counts bytes itself and answers 413 in Auth0's shape; the body
     // limit only has to let a maximal file (plus multipart framing) through.
@@ -126,38 +126,11 @@ pub fn router(state: SharedState) -> Router {
             usize::try_from(max.saturating_add(1 << 20)).unwrap_or(usize::MAX),
         ),
     };
-    let mut router = Router::new()
-        .route("/", get(web::assets::index))
-        .route("/assets/{file}", get(web::assets::asset))
-        .route(web::session::LOGIN_PATH, post(web::session::login))
-        .route("/web/session", get(web::session::current))
-        .route("/web/logout", post(web::session::logout))
-        .route("/oauth/token", post(auth::token))
-        .route("/.well-known/jwks.json", get(auth::jwks));
-    for (path, method_router) in campaign_routes(documents_limit) {
+    let mut router = Router::new();
+    for (path, method_router) in routes(upload_limit, documents_limit) {
         router = router.route(path, method_router);
     }
     router
-        .route("/api/v2/users", get(users::list).post(users::create))
-        .route(
-            "/api/v2/users/{id}",
-            get(users::get).patch(users::patch).delete(users::delete),
-        )
-        .route("/api/v2/users-by-email", get(users::by_email))
-        .route("/api/v2/connections", get(connections::list))
-        .route("/api/v2/connections/{id}", get(connections::get))
-        .route("/api/v2/jobs", get(jobs::routes::list))
-        .route(
-            "/api/v2/jobs/users-exports",
-            post(jobs::routes::create_export),
-        )
-        .route(
-            "/api/v2/jobs/users-imports",
-            post(jobs::import::create).layer(upload_limit),
-        )
-        .route("/api/v2/jobs/{id}", get(jobs::routes::get))
-        .route("/api/v2/jobs/{id}/errors", get(jobs::import::errors))
-        .route("/exports/{id}/{file}", get(jobs::download::download))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -166,6 +139,54 @@ pub fn router(state: SharedState) -> Router {
         // Outermost, so every answer carries them, the CSRF refusal included.
         .layer(middleware::map_response(web::headers::add_security_headers))
         .with_state(state)
+}
+
+/// Every path the server answers, with its handlers. `docs/security.md` lists every method of
+/// each with what it requires (a scope, a session, a signed link, nothing); a test keeps the
+/// two equal, so a route cannot be added without saying who may call it.
+pub fn routes(
+    upload_limit: DefaultBodyLimit,
+    documents_limit: DefaultBodyLimit,
+) -> Vec<(&'static str, MethodRouter<SharedState>)> {
+    let mut routes = vec![
+        ("/", get(web::assets::index)),
+        ("/assets/{file}", get(web::assets::asset)),
+        (web::session::LOGIN_PATH, post(web::session::login)),
+        ("/web/session", get(web::session::current)),
+        ("/web/logout", post(web::session::logout)),
+        ("/oauth/token", post(auth::token)),
+        ("/.well-known/jwks.json", get(auth::jwks)),
+        ("/api/v2/users", get(users::list).post(users::create)),
+        (
+            "/api/v2/users/{id}",
+            get(users::get).patch(users::patch).delete(users::delete),
+        ),
+        ("/api/v2/users-by-email", get(users::by_email)),
+        ("/api/v2/connections", get(connections::list)),
+        ("/api/v2/connections/{id}", get(connections::get)),
+        ("/api/v2/jobs", get(jobs::routes::list)),
+        (
+            "/api/v2/jobs/users-exports",
+            post(jobs::routes::create_export),
+        ),
+        (
+            "/api/v2/jobs/users-imports",
+            post(jobs::import::create).layer(upload_limit),
+        ),
+        ("/api/v2/jobs/{id}", get(jobs::routes::get)),
+        ("/api/v2/jobs/{id}/errors", get(jobs::import::errors)),
+        ("/exports/{id}/{file}", get(jobs::download::download)),
+    ];
+    routes.extend(campaign_routes(documents_limit));
+    routes
+}
+
+/// The path of every route, as [`routes`] registers them (`{id}` and such for parameters).
+pub fn route_paths() -> Vec<&'static str> {
+    routes(DefaultBodyLimit::disable(), DefaultBodyLimit::disable())
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect()
 }
 
 /// Every route under `/api/campaign/v1/` (the OpenAPI document must describe each; a test
