@@ -47,9 +47,9 @@ fn text_bool(part: &str, value: &str) -> ApiResult<bool> {
 pub async fn create(
     State(state): State<SharedState>,
     headers: HeaderMap,
-    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    mut multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<Response> {
-    authorize(&state, &headers, IMPORT).await?;
+    crate::upload::authorize_upload(&state, &headers, IMPORT, &mut multipart).await?;
     let mut multipart = multipart
         .map_err(|e| ApiError::invalid_body("", &format!("Expected multipart/form-data: {e}")))?;
     let id = ids::new_job_id();
