@@ -50,7 +50,7 @@ pub enum ServerError {
     InvalidUsername(String),
     #[error("cannot generate a signing key: {0}")]
     KeyGeneration(rsa::Error),
-    #[error("signing key {path}: {reason}")]
+    #[error("signing key {path}: {reason} (a new key: userbridge keys rotate)")]
     KeyFile { path: String, reason: String },
     #[error("there is no current signing key (make one with: userbridge keys rotate)")]
     NoSigningKey,

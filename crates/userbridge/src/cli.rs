@@ -340,7 +340,7 @@ pub struct ServeArgs {
     /// Base URL clients reach the server at (default: http://<listen address>).
     #[arg(long, env = "USERBRIDGE_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Tenant name: export file names and the token issuer.
+    /// Tenant name: export file names. (The token issuer is the public URL.)
     #[arg(long, env = "USERBRIDGE_TENANT", default_value = "userbridge")]
     pub tenant: String,
     /// Seed 10,000 demo users into an empty directory and print how to get a token.

@@ -230,7 +230,11 @@ impl KeyRing {
             return Ok(key);
         }
         self.refresh(store)?;
-        self.cached(&record.kid).ok_or(ServerError::NoSigningKey)
+        match self.cached(&record.kid) {
+            Some(key) => Ok(key),
+            // Its file could not be loaded: say why.
+            None => LoadedKey::load(&self.data_dir, record).map(Arc::new),
+        }
     }
 
     /// The key a token names, loaded on first sight; `None` when no such key exists.
@@ -257,7 +261,9 @@ impl KeyRing {
     }
 
     /// Re-reads the list of keys: records brought up to date, new keys loaded, deleted ones
-    /// forgotten. Returns every key, oldest first.
+    /// forgotten. Returns every key that could be loaded, oldest first; a key whose file is
+    /// missing or damaged is left out (and logged), so its tokens are refused but the others,
+    /// and a new key made by `keys rotate`, still work.
     pub fn refresh(&self, store: &dyn Store) -> Result<Vec<Arc<LoadedKey>>, ServerError> {
         let records = store.signing_keys()?;
         let mut keys = Vec::with_capacity(records.len());
@@ -270,7 +276,13 @@ impl KeyRing {
                     verifier: key.verifier.clone(),
                     jwk: key.jwk.clone(),
                 }),
-                None => Arc::new(LoadedKey::load(&self.data_dir, record)?),
+                None => match LoadedKey::load(&self.data_dir, record) {
+                    Ok(key) => Arc::new(key),
+                    Err(e) => {
+                        tracing::error!(error = %e, "signing key left out");
+                        continue;
+                    }
+                },
             };
             keys.push(key);
         }
@@ -290,6 +302,11 @@ mod tests {
     use userbridge_store::SqliteStore;
 
     use super::*;
+
+    fn loaded_kids(ring: &KeyRing, store: &SqliteStore) -> Vec<String> {
+        let keys = ring.refresh(store).unwrap();
+        keys.iter().map(|k| k.kid().to_string()).collect()
+    }
 
     #[test]
     fn rotation_keeps_the_old_key_until_its_tokens_expire() {
@@ -324,12 +341,7 @@ mod tests {
         );
         assert!(!key_path(tmp.path(), &first).exists());
         assert!(key_path(tmp.path(), &second).exists());
-        let kids: Vec<_> = ring
-            .refresh(&store)
-            .unwrap()
-            .iter()
-            .map(|k| k.kid().to_string())
-            .collect();
+        let kids = loaded_kids(&ring, &store);
         assert_eq!(kids, [second]);
         assert!(ring.find(&store, &first).unwrap().is_none());
     }
@@ -346,5 +358,21 @@ mod tests {
         assert!(err.to_string().contains("does not match its kid"), "{err}");
         assert!(ring.find(&store, "../../etc/passwd").unwrap().is_none());
         assert!(ring.find(&store, &"A".repeat(KID_CHARS)).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_lost_key_file_is_left_out_and_a_rotation_recovers() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(tmp.path()).unwrap();
+        let lost = rotate(&store, tmp.path()).unwrap();
+        std::fs::remove_file(key_path(tmp.path(), &lost)).unwrap();
+        let ring = KeyRing::new(tmp.path());
+        let err = ring.current(&store).err().unwrap().to_string();
+        assert!(err.contains(&format!("{lost}.pem")), "{err}");
+        assert!(err.contains("userbridge keys rotate"), "{err}");
+        let new = rotate(&store, tmp.path()).unwrap();
+        assert_eq!(ring.current(&store).unwrap().kid(), new);
+        let kids = loaded_kids(&ring, &store);
+        assert_eq!(kids, [new]);
     }
 }
