@@ -9,7 +9,7 @@ mod spec;
 pub mod validate;
 
 pub use engine::{BatchSink, Checkpoint, FailedRecord, Summary};
-pub use spec::{ImportRequest, ImportSpec};
+pub use spec::{ImportRequest, ImportSpec, column_mapping};
 
 /// Errors that stop an import as a whole (per-record problems are [`userbridge_model::RecordError`]s).
 #[derive(Debug, thiserror::Error)]

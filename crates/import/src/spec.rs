@@ -29,6 +29,13 @@ pub struct ImportRequest {
     pub batch_size: usize,
 }
 
+/// One CSV/TSV column mapping, `COLUMN=PATH` (the last `=` splits, so a column name may
+/// hold one); `None` when there is no `=`.
+pub fn column_mapping(text: &str) -> Option<(String, String)> {
+    let (column, path) = text.rsplit_once('=')?;
+    Some((column.to_string(), path.to_string()))
+}
+
 impl ImportRequest {
     pub fn new(file: PathBuf, connection: ConnectionSelector) -> ImportRequest {
         ImportRequest {

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 use tokio_util::io::ReaderStream;
-use userbridge_campaign::delimited::sniff;
+use userbridge_campaign::delimited::{SniffOverrides, sniff_with};
 use userbridge_campaign::imports::{self, ImportDefinition, Report, saved};
 use userbridge_campaign::{CampaignError, DocPath, tables};
 use userbridge_store::{ImportDefinitionRecord, ImportRunRecord, RowFilter};
@@ -89,7 +89,13 @@ pub async fn sniff_document(
 ) -> ApiResult<Response> {
     authorize(&state, &headers, WRITE).await?;
     let map = json_object(&body, false)?;
-    only_properties(&map, &["document"])?;
+    only_properties(&map, &["document", "dialect"])?;
+    let overrides = match map.get("dialect") {
+        None => SniffOverrides::default(),
+        Some(dialect) => {
+            SniffOverrides::from_json(dialect).map_err(|e| ApiError::invalid_body("dialect", &e))?
+        }
+    };
     let path = match map.get("document") {
         Some(Value::String(s)) => DocPath::parse(s).map_err(api_error)?,
         Some(_) => return Err(ApiError::invalid_body("document", "Expected type string")),
@@ -103,7 +109,7 @@ pub async fn sniff_document(
     let docs = documents(&state);
     let sniffed = blocking(move || {
         let (info, file) = docs.open(&path).map_err(api_error)?;
-        let sniffed = sniff(file, info.size).map_err(|source| {
+        let sniffed = sniff_with(file, info.size, &overrides).map_err(|source| {
             api_error(CampaignError::Read {
                 document: info.path.clone(),
                 source,

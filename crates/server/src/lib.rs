@@ -154,6 +154,7 @@ pub fn routes(
         (web::session::LOGIN_PATH, post(web::session::login)),
         ("/web/session", get(web::session::current)),
         ("/web/logout", post(web::session::logout)),
+        ("/web/export-defaults", get(jobs::routes::export_defaults)),
         ("/oauth/token", post(auth::token)),
         ("/.well-known/jwks.json", get(auth::jwks)),
         ("/api/v2/users", get(users::list).post(users::create)),

@@ -143,8 +143,24 @@ pub enum ImportsCommand {
     Export { id: String },
     /// Print the report JSON of a stored run or process.
     Report { id: String },
-    /// Sniff a document: the proposed dialect, the explanation, columns and 20 rows.
-    Preview { path: String },
+    /// Sniff a document: the proposed dialect, the explanation, columns and 20 rows. Each
+    /// setting given is taken as chosen; the others are detected.
+    Preview {
+        path: String,
+        /// One character, or tab, comma, semicolon, pipe.
+        #[arg(long)]
+        delimiter: Option<String>,
+        /// Text qualifier: '"', "'" or none.
+        #[arg(long)]
+        qualifier: Option<String>,
+        #[arg(long)]
+        encoding: Option<String>,
+        /// Whether row 1 is a header row: yes or no.
+        #[arg(long, value_parser = ["yes", "no"])]
+        header: Option<String>,
+        #[arg(long)]
+        skip_rows: Option<usize>,
+    },
     /// Run a definition; prints the report JSON. Exit 0 completed, 2 completed with rejects,
     /// 1 aborted or failed.
     Run {

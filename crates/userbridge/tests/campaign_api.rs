@@ -129,6 +129,39 @@ fn seed_recipe_through_http() {
     );
     assert!(sniffed["summary"].is_string() && sniffed["explanation"].is_array());
 
+    // The user overrides settings: they are taken as given and the preview follows them.
+    let (status, chosen) = server.post(
+        &format!("{API}/imports/sniff"),
+        &token,
+        json!({"document": "/marketing/users.tsv",
+               "dialect": {"delimiter": "tab", "header": false, "skip_rows": 1}}),
+    );
+    assert_eq!(status, 200, "{chosen}");
+    assert_eq!(chosen["dialect"]["delimiter"], "\t");
+    assert_eq!(chosen["dialect"]["header"], false);
+    assert_eq!(chosen["columns"][0]["name"], "Column 1");
+    // Row 1 (the header) skipped, no header row: the same first data row as before.
+    assert_eq!(chosen["rows"][0], sniffed["rows"][0], "{chosen}");
+    let explained = |text: &str| {
+        chosen["explanation"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e == text)
+    };
+    assert!(explained("delimiter tab: chosen by you"), "{chosen}");
+    assert!(explained("no header row: chosen by you"), "{chosen}");
+    let (status, bad) = server.post(
+        &format!("{API}/imports/sniff"),
+        &token,
+        json!({"document": "/marketing/users.tsv", "dialect": {"delimiter": "ab"}}),
+    );
+    assert_eq!(status, 400, "{bad}");
+    assert!(
+        bad["message"].as_str().unwrap().contains("one character"),
+        "{bad}"
+    );
+
     // Create the definition; list and show it.
     let (status, saved) = server.post(
         &format!("{API}/import-definitions"),

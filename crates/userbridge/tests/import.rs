@@ -332,7 +332,7 @@ fn hostile_uploads_get_clear_errors_and_the_server_keeps_serving() {
 
     // (file, what the job says: Err(status_details fragment) or Ok(per-record codes))
     let cases: Vec<(Vec<u8>, Expected)> = vec![
-        (b"this is not json".to_vec(), Err("must contain a JSON array or NDJSON")),
+        (b"this is not json".to_vec(), Err("must contain a JSON array or NDJSON objects (or be named .csv or .tsv)")),
         (b"{\n  \"email\": \"a@example.org\"\n}".to_vec(), Err("line 1")),
         (b"[{\"email\":\"a@example.org\"},{\"email\":\"b@exa".to_vec(), Err("line 1")),
         (b"[{\"email\":\"a\xff@example.org\"}]".to_vec(), Err("UTF-8")),
@@ -466,7 +466,7 @@ fn an_import_killed_at_several_points_ends_like_a_clean_run() {
     let run = |kills: &[u64]| -> (Vec<Value>, Value, Value) {
         let dir = Dir::new();
         let mut server = dir.serve(&["--import-batch-size", "500"]);
-        let token = server.token(None);
+        let mut token = server.token(None);
         let (status, job) = server.import(
             &token,
             file.clone(),
@@ -492,12 +492,13 @@ fn an_import_killed_at_several_points_ends_like_a_clean_run() {
             }
             drop(server);
             server = dir.serve(&["--import-batch-size", "500"]);
+            // A new port is a new public URL, so a new audience: the old token is refused.
+            token = server.token(None);
         }
         assert!(
             kills.is_empty() || killed_mid_run > 0,
             "no kill landed while the job was running"
         );
-        let token = server.token(None);
         let done = server.wait_job(&id, &token);
         assert_eq!(done["status"], "completed", "{done}");
         let (_, errors) = server.get(&format!("/api/v2/jobs/{id}/errors"), &token);
@@ -587,5 +588,61 @@ fn upsert_refuses_records_that_point_at_two_users() {
     assert_eq!(
         users,
         "email,given_name\na@example.org,Same\nb@example.org,\n"
+    );
+}
+
+/// The web page's Import tab sends CSV/TSV files through the jobs API: a file named `.tsv`
+/// (or `.csv`, either gzipped) is read as one, with `field` parts mapping its columns as the
+/// CLI's `--field` does; each bad row is reported with its reason.
+#[test]
+fn delimited_files_named_so_import_through_the_api() {
+    let dir = Dir::new();
+    let server = dir.serve(&[]);
+    let token = server.token(None);
+    let connection = server.default_connection(&token);
+    let tsv = "Email Address\tFirst Name\tplan\n\
+               ann@example.org\tAnn\tgold\n\
+               not-an-email\tBob\tsilver\n";
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(tsv.as_bytes()).unwrap();
+    let form = reqwest::blocking::multipart::Form::new()
+        .part(
+            "users",
+            reqwest::blocking::multipart::Part::bytes(gz.finish().unwrap())
+                .file_name("people.TSV.gz"),
+        )
+        .text("connection_id", connection.clone())
+        .text("field", "Email Address=email")
+        .text("field", "First Name=given_name")
+        .text("field", "plan=user_metadata.plan");
+    let (status, job) = server.import_form(&token, form);
+    assert_eq!(status, 201, "{job}");
+    let id = job["id"].as_str().unwrap();
+    let done = server.wait_job(id, &token);
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(
+        done["summary"],
+        json!({"inserted": 1, "updated": 0, "failed": 1, "total": 2})
+    );
+    let (_, errors) = server.get(&format!("/api/v2/jobs/{id}/errors"), &token);
+    assert_eq!(errors[0]["user"]["email"], "not-an-email", "{errors}");
+    assert_eq!(errors[0]["errors"][0]["code"], "FORMAT", "{errors}");
+    let (_, users) = server.get("/api/v2/users-by-email?email=ann@example.org", &token);
+    assert_eq!(users[0]["given_name"], "Ann");
+    assert_eq!(users[0]["user_metadata"], json!({"plan": "gold"}));
+
+    // A malformed mapping part is refused before anything is stored.
+    let form = reqwest::blocking::multipart::Form::new()
+        .part(
+            "users",
+            reqwest::blocking::multipart::Part::bytes(tsv.as_bytes().to_vec()).file_name("p.tsv"),
+        )
+        .text("connection_id", connection)
+        .text("field", "no equals sign");
+    let (status, body) = server.import_form(&token, form);
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("COLUMN=PATH"),
+        "{body}"
     );
 }

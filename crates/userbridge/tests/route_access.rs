@@ -267,6 +267,7 @@ fn call_for(method: &str, route: &str, f: &Fixtures) -> Call {
         ),
         ("GET", "/web/session") => get("/web/session".into()),
         ("POST", "/web/logout") => call("/web/logout".into(), Body::Empty, 204),
+        ("GET", "/web/export-defaults") => get(route.into()),
         ("POST", "/oauth/token") => unreachable!("called with the client's credentials"),
         ("GET", "/.well-known/jwks.json") => get(route.into()),
         ("GET", "/api/v2/users") => get("/api/v2/users".into()),

@@ -10,7 +10,9 @@ mod types;
 
 pub use encoding::{Encoding, UnknownEncoding};
 pub use reader::{Counts, DelimitedReader, RecordView};
-pub use sniff::{ProposedType, Sniffed, SniffedColumn, sniff};
+pub use sniff::{
+    ProposedType, SniffOverrides, Sniffed, SniffedColumn, delimiter_from_text, sniff, sniff_with,
+};
 
 /// How a delimited file is read: every setting explicit (saved definitions never say "auto").
 #[derive(Debug, Clone, PartialEq, Eq)]

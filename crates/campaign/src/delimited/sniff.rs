@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use super::reader::{io_error, open};
 use super::types::{is_number_or_date, propose, trim_cell};
-use super::{DelimitedReader, Dialect, Encoding, ReadError, Record};
+use super::{DelimitedReader, Dialect, Encoding, ReadError, Record, UnknownEncoding};
 
 /// Bytes sampled (decompressed).
 const SAMPLE_BYTES: usize = 1024 * 1024;
@@ -70,6 +70,81 @@ fn delimiter_name(d: char) -> String {
         '\t' => "tab".into(),
         '|' => "pipe".into(),
         c => format!("{c:?}"),
+    }
+}
+
+/// A delimiter by name (`tab`, `comma`, `semicolon`, `pipe`, `\t`) or as one character.
+pub fn delimiter_from_text(text: &str) -> Result<char, String> {
+    match text.to_ascii_lowercase().as_str() {
+        "tab" | "\\t" => return Ok('\t'),
+        "comma" => return Ok(','),
+        "semicolon" => return Ok(';'),
+        "pipe" => return Ok('|'),
+        _ => {}
+    }
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Ok(c),
+        _ => Err(format!(
+            "the delimiter must be one character (or tab, comma, semicolon, pipe): {text:?}"
+        )),
+    }
+}
+
+/// Settings the user chose before sniffing again: each one given replaces its detection
+/// step (and says so in the explanation); the others are still detected.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SniffOverrides {
+    pub encoding: Option<Encoding>,
+    pub delimiter: Option<char>,
+    /// `Some(None)`: no qualifier.
+    pub qualifier: Option<Option<char>>,
+    pub header: Option<bool>,
+    pub skip_rows: usize,
+}
+
+impl SniffOverrides {
+    /// From a dialect object as definitions spell it (`encoding`, `delimiter`, `qualifier`,
+    /// `header`, `skip_rows`); a missing key or `"auto"` means "detect".
+    pub fn from_json(value: &serde_json::Value) -> Result<SniffOverrides, String> {
+        use serde_json::Value;
+        let Value::Object(map) = value else {
+            return Err("the dialect must be an object".into());
+        };
+        const KEYS: [&str; 5] = ["encoding", "delimiter", "qualifier", "header", "skip_rows"];
+        if let Some(k) = map.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err(format!("unknown dialect setting {k:?}"));
+        }
+        let chosen = |key: &str| match map.get(key) {
+            None => None,
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("auto") => None,
+            Some(v) => Some(v),
+        };
+        let mut overrides = SniffOverrides::default();
+        if let Some(v) = chosen("encoding") {
+            let label = v.as_str().ok_or("encoding: expected a label")?;
+            overrides.encoding = Some(label.parse().map_err(|e: UnknownEncoding| e.to_string())?);
+        }
+        if let Some(v) = chosen("delimiter") {
+            let text = v.as_str().ok_or("delimiter: expected a string")?;
+            overrides.delimiter = Some(delimiter_from_text(text)?);
+        }
+        if let Some(v) = chosen("qualifier") {
+            overrides.qualifier = Some(match v {
+                Value::Null => None,
+                Value::String(q) if q == "\"" || q == "'" => q.chars().next(),
+                Value::String(q) if q.is_empty() || q.eq_ignore_ascii_case("none") => None,
+                _ => return Err(format!("qualifier: expected \", ', none or null, not {v}")),
+            });
+        }
+        if let Some(v) = chosen("header") {
+            overrides.header = Some(v.as_bool().ok_or("header: expected true, false or auto")?);
+        }
+        if let Some(v) = chosen("skip_rows") {
+            let n = v.as_u64().ok_or("skip_rows: expected a whole number")?;
+            overrides.skip_rows = usize::try_from(n).map_err(|_| "skip_rows: too large")?;
+        }
+        Ok(overrides)
     }
 }
 
@@ -171,6 +246,16 @@ impl Sniffed {
 
 /// Sniffs the start of `input` (a document of `file_size` bytes).
 pub fn sniff(input: impl Read + Send + 'static, file_size: u64) -> Result<Sniffed, ReadError> {
+    sniff_with(input, file_size, &SniffOverrides::default())
+}
+
+/// [`sniff`], with the settings the user chose taken as given.
+pub fn sniff_with(
+    input: impl Read + Send + 'static,
+    file_size: u64,
+    overrides: &SniffOverrides,
+) -> Result<Sniffed, ReadError> {
+    let skip_rows = overrides.skip_rows;
     let opened = open(input, u64::MAX)?;
     let mut sample = Vec::new();
     opened
@@ -186,12 +271,17 @@ pub fn sniff(input: impl Read + Send + 'static, file_size: u64) -> Result<Sniffe
     let mut warnings = Vec::new();
 
     // Encoding (IMP-6, IMP-7).
-    let (encoding, bom, confirmed) = match Encoding::from_bom(&sample) {
-        Some((enc, _)) => {
+    let bom_encoding = Encoding::from_bom(&sample);
+    let (encoding, bom, confirmed) = match (overrides.encoding, bom_encoding) {
+        (Some(enc), _) => {
+            explanation.push(format!("encoding {enc}: chosen by you"));
+            (enc, bom_encoding.is_some_and(|(b, _)| b == enc), true)
+        }
+        (None, Some((enc, _))) => {
             explanation.push(format!("encoding {enc}: byte order mark found"));
             (enc, true, true)
         }
-        None => match std::str::from_utf8(&sample) {
+        (None, None) => match std::str::from_utf8(&sample) {
             Ok(_) => {
                 explanation.push("encoding UTF-8: the sample is valid UTF-8".to_string());
                 (Encoding::Utf8, false, true)
@@ -216,13 +306,23 @@ pub fn sniff(input: impl Read + Send + 'static, file_size: u64) -> Result<Sniffe
 
     // Delimiter (IMP-10).
     let mut best: Option<(char, f64, usize)> = None;
-    for d in CANDIDATES {
+    let candidates: &[char] = match overrides.delimiter {
+        Some(chosen) => {
+            explanation.push(format!(
+                "delimiter {}: chosen by you",
+                delimiter_name(chosen)
+            ));
+            &[]
+        }
+        None => &CANDIDATES,
+    };
+    for &d in candidates {
         let dialect = Dialect {
             encoding,
             delimiter: d,
             qualifier: Some('"'),
             header: false,
-            skip_rows: 0,
+            skip_rows,
         };
         let parsed = parse_sample(&sample, truncated, &dialect, SAMPLE_RECORDS)?;
         let (count, n, total) = modal(&parsed.items);
@@ -240,8 +340,9 @@ pub fn sniff(input: impl Read + Send + 'static, file_size: u64) -> Result<Sniffe
             best = Some((d, share, count));
         }
     }
-    let delimiter = match best {
-        Some((d, share, count)) => {
+    let delimiter = match (overrides.delimiter, best) {
+        (Some(d), _) => d,
+        (None, Some((d, share, count))) => {
             explanation.push(format!(
                 "chose {} : the highest share of records ({:.0} %) with the same field count ({count})",
                 delimiter_name(d),
@@ -249,7 +350,7 @@ pub fn sniff(input: impl Read + Send + 'static, file_size: u64) -> Result<Sniffe
             ));
             d
         }
-        None => {
+        (None, None) => {
             if !sample.is_empty() {
                 warnings.push(
                     "no delimiter gives two or more columns: read as a single column (delimiter ',')"
@@ -267,13 +368,19 @@ pub fn sniff(input: impl Read + Send + 'static, file_size: u64) -> Result<Sniffe
     // Qualifier: '"' unless '\'' is clearly used as one: fields open with it, none with '"',
     // and parsing with it gives at least as regular records.
     let mut qualifier = Some('"');
-    {
+    if let Some(chosen) = overrides.qualifier {
+        qualifier = chosen;
+        explanation.push(match chosen {
+            Some(q) => format!("qualifier {q}: chosen by you"),
+            None => "no qualifier: chosen by you".to_string(),
+        });
+    } else {
         let with = |q: Option<char>| Dialect {
             encoding,
             delimiter,
             qualifier: q,
             header: false,
-            skip_rows: 0,
+            skip_rows,
         };
         let plain = parse_sample(&sample, truncated, &with(None), SAMPLE_RECORDS)?;
         let opening = |q: char| {
@@ -319,7 +426,7 @@ pub fn sniff(input: impl Read + Send + 'static, file_size: u64) -> Result<Sniffe
         delimiter,
         qualifier,
         header: false,
-        skip_rows: 0,
+        skip_rows,
     };
     let parsed = parse_sample(&sample, truncated, &dialect, usize::MAX)?;
     let counts = parsed.counts;
@@ -340,9 +447,20 @@ pub fn sniff(input: impl Read + Send + 'static, file_size: u64) -> Result<Sniffe
     }
 
     // Header (IMP-11).
-    let header = match rows.first() {
-        None => false,
-        Some(first) => {
+    let header = match (overrides.header, rows.first()) {
+        (Some(chosen), _) => {
+            explanation.push(format!(
+                "{}: chosen by you",
+                if chosen {
+                    "header row"
+                } else {
+                    "no header row"
+                }
+            ));
+            chosen
+        }
+        (None, None) => false,
+        (None, Some(first)) => {
             let others = &rows[1..];
             let mut typed_cols = 0;
             let mut header_evidence = false;
@@ -534,6 +652,40 @@ mod tests {
         assert_eq!(thousands(999), "999");
         assert_eq!(thousands(48000), "48,000");
         assert_eq!(thousands(1234567), "1,234,567");
+    }
+
+    #[test]
+    fn overrides_replace_their_detection_step() {
+        let text = "id;name\r\n1;Zoë\r\n2;Ann\r\n";
+        let overrides =
+            SniffOverrides::from_json(&serde_json::json!({"delimiter": "comma", "header": false}))
+                .unwrap();
+        let s = sniff_with(Cursor::new(text.as_bytes().to_vec()), 20, &overrides).unwrap();
+        assert_eq!(s.dialect.delimiter, ',');
+        assert!(!s.dialect.header);
+        assert_eq!(s.columns.len(), 1);
+        assert_eq!(s.preview[0], ["id;name"]);
+        assert!(
+            s.explanation
+                .iter()
+                .any(|e| e == "delimiter comma: chosen by you")
+        );
+        // "auto" and missing keys are detected as usual.
+        let auto = SniffOverrides::from_json(&serde_json::json!({"delimiter": "auto"})).unwrap();
+        assert_eq!(auto, SniffOverrides::default());
+        for (bad, why) in [
+            (serde_json::json!({"delimiter": "ab"}), "one character"),
+            (
+                serde_json::json!({"encoding": "EBCDIC"}),
+                "unsupported encoding",
+            ),
+            (serde_json::json!({"qualifier": "x"}), "qualifier"),
+            (serde_json::json!({"header": "maybe"}), "header"),
+            (serde_json::json!({"colour": 1}), "unknown dialect setting"),
+        ] {
+            let e = SniffOverrides::from_json(&bad).unwrap_err();
+            assert!(e.contains(why), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -80,10 +80,13 @@ async fn receive(
     };
     let (mut connection_id, mut upsert, mut external_id, mut send_email) =
         (None, false, None, true);
+    let mut columns: Vec<(String, String)> = Vec::new();
+    let mut delimited = false;
     let mut uploaded = false;
     while let Some(mut field) = multipart.next_field().await.map_err(malformed)? {
         let name = field.name().unwrap_or_default().to_string();
         if name == "users" {
+            delimited = field.file_name().is_some_and(names_delimited_file);
             tokio::fs::create_dir_all(dir)
                 .await
                 .map_err(ApiError::from)?;
@@ -108,6 +111,15 @@ async fn receive(
         match name.as_str() {
             "connection_id" => connection_id = Some(value),
             "upsert" => upsert = text_bool("upsert", &value)?,
+            // A userbridge extension, as the CLI's --field: CSV/TSV column → profile path.
+            "field" => {
+                columns.push(userbridge_import::column_mapping(&value).ok_or_else(|| {
+                    ApiError::invalid_body(
+                        "field",
+                        "Expected COLUMN=PATH (a CSV/TSV column mapping)",
+                    )
+                })?)
+            }
             "send_completion_email" => send_email = text_bool("send_completion_email", &value)?,
             "external_id" => {
                 if value.chars().count() > 255 {
@@ -171,6 +183,12 @@ async fn receive(
         if let Some(external_id) = external_id {
             spec["external_id"] = Value::String(external_id);
         }
+        if delimited {
+            spec["delimited"] = json!(true);
+        }
+        if !columns.is_empty() {
+            spec["fields"] = json!(columns);
+        }
         let job = Job {
             id,
             kind: JobKind::UsersImport,
@@ -189,6 +207,13 @@ async fn receive(
         Ok(job)
     })
     .await
+}
+
+/// An uploaded file name that says CSV or TSV (`.csv`, `.tsv`, either `.gz`-compressed).
+fn names_delimited_file(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    name.ends_with(".csv") || name.ends_with(".tsv")
 }
 
 fn too_large(limit: u64) -> ApiError {
@@ -255,14 +280,24 @@ pub fn run(state: &AppState, job: &Job) -> Result<Summary, String> {
         .unwrap_or(false);
     request.max_decompressed_bytes = state.config.max_decompressed_bytes;
     request.batch_size = state.config.import_batch_size;
+    // Auth0 takes a JSON array; userbridge also takes NDJSON and, for the web page's Import
+    // tab, CSV/TSV with the same column mappings as the CLI's --field (`field` parts).
+    request.columns = job
+        .spec
+        .get("fields")
+        .and_then(|f| serde_json::from_value(f.clone()).ok())
+        .unwrap_or_default();
     let spec = ImportSpec::validate(&request, state.store.as_ref()).map_err(details)?;
-    // The jobs API takes Auth0's JSON array, or NDJSON (userbridge choice); CSV is the
-    // CLI's and the web page's.
-    if !matches!(
-        spec.detected.format,
-        InputFormat::JsonArray | InputFormat::Ndjson
-    ) {
-        return Err("The users file must contain a JSON array or NDJSON objects.".into());
+    // Anything not JSON would be read as CSV: only a file named .csv/.tsv is taken as one,
+    // so stray bytes fail with a reason instead of "completing" with no users.
+    let named_delimited = job.spec.get("delimited").and_then(Value::as_bool) == Some(true);
+    if !named_delimited
+        && !matches!(
+            spec.detected.format,
+            InputFormat::JsonArray | InputFormat::Ndjson
+        )
+    {
+        return Err("The users file must contain a JSON array or NDJSON objects (or be named .csv or .tsv).".into());
     }
     let from = Checkpoint {
         processed: job.processed,

@@ -52,6 +52,20 @@ pub async fn create_export(
     Ok((StatusCode::CREATED, Json(render(&state, &job))).into_response())
 }
 
+/// `GET /web/export-defaults` (a userbridge extension for the page's "Add Default Fields"):
+/// the columns a CSV/TSV export gets when it names none, from the engine's own list.
+pub async fn export_defaults(
+    State(state): State<SharedState>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Value>> {
+    authorize(&state, &headers, EXPORT).await?;
+    let fields: Vec<Value> = userbridge_export::DEFAULT_FIELDS
+        .iter()
+        .map(|(name, export_as)| json!({"name": name, "export_as": export_as}))
+        .collect();
+    Ok(Json(json!({ "fields": fields })))
+}
+
 pub async fn get(
     State(state): State<SharedState>,
     headers: HeaderMap,

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{Context, bail};
-use userbridge_campaign::delimited::sniff;
+use userbridge_campaign::delimited::{SniffOverrides, delimiter_from_text, sniff_with};
 use userbridge_campaign::imports::{
     self, DialectSpec, ImportDefinition, Mapping, SourceColumn, TargetSpec, Thresholds, saved,
 };
@@ -78,9 +78,40 @@ pub fn imports(
             }
             println!("{}", run.report.trim_end());
         }
-        ImportsCommand::Preview { path } => {
+        ImportsCommand::Preview {
+            path,
+            delimiter,
+            qualifier,
+            encoding,
+            header,
+            skip_rows,
+        } => {
+            // The same dialect object the API takes, through the same parser.
+            let mut dialect = serde_json::Map::new();
+            let mut chosen = |key: &str, value: Option<serde_json::Value>| {
+                if let Some(v) = value {
+                    dialect.insert(key.to_string(), v);
+                }
+            };
+            chosen("delimiter", delimiter.map(Into::into));
+            chosen(
+                "qualifier",
+                qualifier.map(|q| {
+                    if q == "none" {
+                        serde_json::Value::Null
+                    } else {
+                        q.into()
+                    }
+                }),
+            );
+            chosen("encoding", encoding.map(Into::into));
+            chosen("header", header.map(|h| (h == "yes").into()));
+            chosen("skip_rows", skip_rows.map(Into::into));
+            let overrides = SniffOverrides::from_json(&dialect.into())
+                .map_err(|e| anyhow::anyhow!("preview {path}: {e}"))?;
             let (info, file) = docs.open(&DocPath::parse(&path)?)?;
-            let s = sniff(file, info.size).with_context(|| format!("cannot read {path}"))?;
+            let s = sniff_with(file, info.size, &overrides)
+                .with_context(|| format!("cannot read {path}"))?;
             let json = s.to_json();
             println!("{}", serde_json::to_string_pretty(&json)?);
         }
@@ -141,21 +172,9 @@ fn read_definition(file: &str) -> anyhow::Result<ImportDefinition> {
 }
 
 fn one_char(what: &str, text: &str) -> anyhow::Result<char> {
-    let named = match text.to_ascii_lowercase().as_str() {
-        "tab" | "\\t" => Some('\t'),
-        "comma" => Some(','),
-        "semicolon" => Some(';'),
-        "pipe" => Some('|'),
-        _ => None,
-    };
-    if let Some(c) = named {
-        return Ok(c);
-    }
-    let mut chars = text.chars();
-    match (chars.next(), chars.next()) {
-        (Some(c), None) => Ok(c),
-        _ => bail!("{what} must be one character (or tab, comma, semicolon, pipe): {text:?}"),
-    }
+    delimiter_from_text(text).map_err(|_| {
+        anyhow::anyhow!("{what} must be one character (or tab, comma, semicolon, pipe): {text:?}")
+    })
 }
 
 /// Parses `SOURCE=TARGET:TYPE[:FORMAT]`; `#N` as SOURCE is position N. The format may itself

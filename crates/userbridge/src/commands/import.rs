@@ -52,10 +52,8 @@ impl BatchSink for CliSink {
 /// `COLUMN=PATH`, split at the last `=` (a column name may hold `=`, a path may not
 /// outside quotes — and quoted keys with `=` are rare enough to ask for the other split).
 fn column(text: &str) -> anyhow::Result<(String, String)> {
-    let (column, path) = text
-        .rsplit_once('=')
-        .with_context(|| format!("--field {text:?}: expected 'COLUMN=PATH'"))?;
-    Ok((column.to_string(), path.to_string()))
+    userbridge_import::column_mapping(text)
+        .with_context(|| format!("--field {text:?}: expected 'COLUMN=PATH'"))
 }
 
 pub fn run(store: &SqliteStore, data_dir: &Path, args: ImportArgs) -> anyhow::Result<ExitCode> {

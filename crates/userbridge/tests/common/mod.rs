@@ -270,6 +270,15 @@ impl Server {
             )
             .text("connection_id", connection_id.to_string())
             .text("upsert", upsert.to_string());
+        self.import_form(token, form)
+    }
+
+    /// `POST /api/v2/jobs/users-imports` with any multipart form.
+    pub fn import_form(
+        &self,
+        token: &str,
+        form: reqwest::blocking::multipart::Form,
+    ) -> (u16, Value) {
         let r = self
             .http
             .post(format!("{}/api/v2/jobs/users-imports", self.url))
