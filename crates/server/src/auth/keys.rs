@@ -237,7 +237,8 @@ impl KeyRing {
         }
     }
 
-    /// The key a token names, loaded on first sight; `None` when no such key exists.
+    /// The key a token names, loaded on first sight; `None` when no such key exists or its
+    /// file cannot be loaded (logged: the token is refused as one of an unknown key).
     pub fn find(
         &self,
         store: &dyn Store,
@@ -252,7 +253,13 @@ impl KeyRing {
         let Some(record) = store.signing_key(kid)? else {
             return Ok(None);
         };
-        let key = Arc::new(LoadedKey::load(&self.data_dir, record)?);
+        let key = match LoadedKey::load(&self.data_dir, record) {
+            Ok(key) => Arc::new(key),
+            Err(e) => {
+                tracing::error!(error = %e, "signing key left out");
+                return Ok(None);
+            }
+        };
         self.loaded
             .write()
             .unwrap_or_else(|p| p.into_inner())
@@ -354,7 +361,10 @@ mod tests {
         let second = rotate(&store, tmp.path()).unwrap();
         std::fs::copy(key_path(tmp.path(), &second), key_path(tmp.path(), &first)).unwrap();
         let ring = KeyRing::new(tmp.path());
-        let err = ring.find(&store, &first).err().unwrap();
+        assert!(ring.find(&store, &first).unwrap().is_none());
+        let err = LoadedKey::load(tmp.path(), store.signing_key(&first).unwrap().unwrap())
+            .err()
+            .unwrap();
         assert!(err.to_string().contains("does not match its kid"), "{err}");
         assert!(ring.find(&store, "../../etc/passwd").unwrap().is_none());
         assert!(ring.find(&store, &"A".repeat(KID_CHARS)).unwrap().is_none());
