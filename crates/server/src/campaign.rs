@@ -359,9 +359,9 @@ pub async fn upload(
     State(state): State<SharedState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
-    multipart: Result<Multipart, MultipartRejection>,
+    mut multipart: Result<Multipart, MultipartRejection>,
 ) -> ApiResult<Response> {
-    let caller = authorize(&state, &headers, WRITE).await?;
+    let caller = crate::upload::authorize_upload(&state, &headers, WRITE, &mut multipart).await?;
     let mut query = QueryString::parse(raw.as_deref())?;
     let directory = path_param(&mut query, false)?;
     let on_conflict = match query.take("on_conflict").as_deref() {

@@ -167,6 +167,8 @@ pub struct OAuthError {
     pub status: StatusCode,
     pub error: &'static str,
     pub description: String,
+    /// Seconds, for a `Retry-After` header (429).
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -175,6 +177,19 @@ impl OAuthError {
             status,
             error,
             description: description.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 429: the failure budget of a client or an address is spent (`auth::attempts`).
+    pub fn too_many_attempts(retry_after: u64) -> Self {
+        OAuthError {
+            retry_after: Some(retry_after),
+            ..OAuthError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!("Too many failed attempts; retry in {retry_after} seconds"),
+            )
         }
     }
 }
@@ -183,9 +198,11 @@ impl IntoResponse for OAuthError {
     fn into_response(self) -> Response {
         let body = json!({ "error": self.error, "error_description": self.description });
         let mut response = (self.status, axum::Json(body)).into_response();
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let headers = response.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response
     }
 }

@@ -12,6 +12,7 @@ pub mod connections;
 pub mod error;
 pub mod jobs;
 mod limits;
+pub mod private_files;
 mod query_string;
 mod signing;
 pub mod state;
@@ -49,13 +50,29 @@ pub enum ServerError {
     PasswordTooShort(usize),
     #[error("invalid admin username {0:?}: 1-64 ASCII letters, digits, '.', '_', '-' or '@'")]
     InvalidUsername(String),
+    #[error("cannot generate a signing key: {0}")]
+    KeyGeneration(rsa::Error),
+    #[error("signing key {path}: {reason} (a new key: userbridge keys rotate)")]
+    KeyFile { path: String, reason: String },
+    #[error("there is no current signing key (make one with: userbridge keys rotate)")]
+    NoSigningKey,
+    #[error("cannot hash the client secret: {0}")]
+    SecretHash(#[from] argon2::password_hash::Error),
+    #[error("unknown scope {0:?}; known scopes: {known}", known = auth::MANAGEMENT_SCOPES.join(" "))]
+    UnknownScope(String),
+    #[error("a client needs at least one scope")]
+    NoScopes,
+    #[error("invalid client name {0:?}: 1-128 characters, no control characters")]
+    InvalidClientName(String),
+    #[error("no client has the id {0:?}")]
+    UnknownClient(String),
 }
 
 /// The settings key of the download-link signing key.
 const SIGNING_KEY: &str = "download_signing_key";
 
-/// Builds the shared state: loads (or creates) the signing key and requeues jobs a
-/// previous process left unfinished.
+/// Builds the shared state: loads (or creates) the download-link key and the token signing
+/// key, and requeues jobs a previous process left unfinished.
 pub fn state(config: ServerConfig, store: Arc<dyn Store>) -> Result<SharedState, ServerError> {
     let signing_key = match store
         .setting(SIGNING_KEY)?
@@ -69,11 +86,19 @@ pub fn state(config: ServerConfig, store: Arc<dyn Store>) -> Result<SharedState,
             key
         }
     };
+    auth::keys::ensure_current(store.as_ref(), &config.data_dir)?;
+    let keys = auth::keys::KeyRing::new(&config.data_dir);
+    // Fails now, not at the first token request, when a key file is missing or damaged.
+    keys.current(store.as_ref())?;
     let import_workers = config.job_workers.max(1);
+    let secret_checks = std::thread::available_parallelism().map_or(1, |n| n.get());
     let state = Arc::new(AppState {
+        attempts: auth::attempts::FailureLimiter::new(config.token_failures),
         config,
         store,
         signing_key,
+        keys,
+        secret_checks: tokio::sync::Semaphore::new(secret_checks),
         jobs_queued: tokio::sync::Notify::new(),
         live: Mutex::new(Default::default()),
         import_workers: Arc::new(tokio::sync::Semaphore::new(import_workers)),
@@ -85,7 +110,7 @@ pub fn state(config: ServerConfig, store: Arc<dyn Store>) -> Result<SharedState,
     Ok(state)
 }
 
-/// Every route of the server.
+/// Every route of the server, with the security headers and the CSRF rule on all of them.
 pub fn router(state: SharedState) -> Router {
     // The upload handler counts bytes itself and answers 413 in Auth0's shape; the body
     // limit only has to let a maximal file (plus multipart framing) through.
@@ -105,39 +130,11 @@ pub fn router(state: SharedState) -> Router {
     };
     let body_limit =
         DefaultBodyLimit::max(usize::try_from(state.config.max_body_bytes).unwrap_or(usize::MAX));
-    let mut router = Router::new()
-        .route("/", get(web::assets::index))
-        .route("/assets/{file}", get(web::assets::asset))
-        .route(web::session::LOGIN_PATH, post(web::session::login))
-        .route("/web/session", get(web::session::current))
-        .route("/web/logout", post(web::session::logout))
-        .route("/web/export-defaults", get(jobs::routes::export_defaults))
-        .route("/oauth/token", post(auth::token));
-    for (path, method_router) in campaign_routes(documents_limit) {
+    let mut router = Router::new();
+    for (path, method_router) in routes(upload_limit, documents_limit) {
         router = router.route(path, method_router);
     }
     router
-        .route("/api/v2/users", get(users::list).post(users::create))
-        .route(
-            "/api/v2/users/{id}",
-            get(users::get).patch(users::patch).delete(users::delete),
-        )
-        .route("/api/v2/users-by-email", get(users::by_email))
-        .route("/api/v2/connections", get(connections::list))
-        .route("/api/v2/connections/{id}", get(connections::get))
-        .route("/api/v2/jobs", get(jobs::routes::list))
-        .route("/api/v2/audit-log", get(audit::list))
-        .route(
-            "/api/v2/jobs/users-exports",
-            post(jobs::routes::create_export),
-        )
-        .route(
-            "/api/v2/jobs/users-imports",
-            post(jobs::import::create).layer(upload_limit),
-        )
-        .route("/api/v2/jobs/{id}", get(jobs::routes::get))
-        .route("/api/v2/jobs/{id}/errors", get(jobs::import::errors))
-        .route("/exports/{id}/{file}", get(jobs::download::download))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -153,6 +150,56 @@ pub fn router(state: SharedState) -> Router {
         // Outermost, so every answer carries them, the CSRF refusal included.
         .layer(middleware::map_response(web::headers::add_security_headers))
         .with_state(state)
+}
+
+/// Every path the server answers, with its handlers. `docs/security.md` lists every method of
+/// each with what it requires (a scope, a session, a signed link, nothing); a test keeps the
+/// two equal, so a route cannot be added without saying who may call it.
+pub fn routes(
+    upload_limit: DefaultBodyLimit,
+    documents_limit: DefaultBodyLimit,
+) -> Vec<(&'static str, MethodRouter<SharedState>)> {
+    let mut routes = vec![
+        ("/", get(web::assets::index)),
+        ("/assets/{file}", get(web::assets::asset)),
+        (web::session::LOGIN_PATH, post(web::session::login)),
+        ("/web/session", get(web::session::current)),
+        ("/web/logout", post(web::session::logout)),
+        ("/web/export-defaults", get(jobs::routes::export_defaults)),
+        ("/oauth/token", post(auth::token)),
+        ("/.well-known/jwks.json", get(auth::jwks)),
+        ("/api/v2/users", get(users::list).post(users::create)),
+        (
+            "/api/v2/users/{id}",
+            get(users::get).patch(users::patch).delete(users::delete),
+        ),
+        ("/api/v2/users-by-email", get(users::by_email)),
+        ("/api/v2/connections", get(connections::list)),
+        ("/api/v2/connections/{id}", get(connections::get)),
+        ("/api/v2/jobs", get(jobs::routes::list)),
+        ("/api/v2/audit-log", get(audit::list)),
+        (
+            "/api/v2/jobs/users-exports",
+            post(jobs::routes::create_export),
+        ),
+        (
+            "/api/v2/jobs/users-imports",
+            post(jobs::import::create).layer(upload_limit),
+        ),
+        ("/api/v2/jobs/{id}", get(jobs::routes::get)),
+        ("/api/v2/jobs/{id}/errors", get(jobs::import::errors)),
+        ("/exports/{id}/{file}", get(jobs::download::download)),
+    ];
+    routes.extend(campaign_routes(documents_limit));
+    routes
+}
+
+/// The path of every route, as [`routes`] registers them (`{id}` and such for parameters).
+pub fn route_paths() -> Vec<&'static str> {
+    routes(DefaultBodyLimit::disable(), DefaultBodyLimit::disable())
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect()
 }
 
 /// Every route under `/api/campaign/v1/` (the OpenAPI document must describe each; a test
@@ -268,6 +315,11 @@ mod tests {
             public_url: "http://127.0.0.1:1".into(),
             tenant: "test".into(),
             token_lifetime: Duration::from_secs(60),
+            token_failures: auth::attempts::FailureBudget {
+                per_client: 10,
+                per_address: 30,
+                window: Duration::from_secs(60),
+            },
             session_lifetime: Duration::from_secs(60),
             download_link_lifetime: Duration::from_secs(60),
             job_retention: Duration::from_secs(60),

@@ -9,15 +9,20 @@ use tokio::sync::Notify;
 use userbridge_campaign::imports::RunControl;
 use userbridge_store::Store;
 
+use crate::auth::attempts::{FailureBudget, FailureLimiter};
+use crate::auth::keys::KeyRing;
+
 /// Everything the server needs to know, already validated by the binary.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub data_dir: PathBuf,
     /// Base URL clients use, without a trailing slash (`http://127.0.0.1:8080`).
     pub public_url: String,
-    /// Tenant name: export file names and the token issuer.
+    /// Tenant name: export file names.
     pub tenant: String,
     pub token_lifetime: Duration,
+    /// Failed token requests allowed per client and per address (`auth::attempts`).
+    pub token_failures: FailureBudget,
     /// How long a dashboard sign-in (web session) lasts.
     pub session_lifetime: Duration,
     /// How long a download link stays valid.
@@ -66,6 +71,16 @@ impl ServerConfig {
         format!("{}/api/v2/", self.public_url)
     }
 
+    /// The `iss` of our tokens: the public URL with a trailing slash, as Auth0's
+    /// `https://<tenant>/`.
+    pub fn issuer(&self) -> String {
+        format!("{}/", self.public_url)
+    }
+
+    pub fn token_lifetime_seconds(&self) -> i64 {
+        i64::try_from(self.token_lifetime.as_secs()).unwrap_or(i64::MAX)
+    }
+
     pub fn jobs_dir(&self) -> PathBuf {
         self.data_dir.join("jobs")
     }
@@ -101,6 +116,12 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// Key for download-link signatures.
     pub signing_key: Vec<u8>,
+    /// The key pairs that sign and verify access tokens.
+    pub keys: KeyRing,
+    /// The failure budget of the token endpoint.
+    pub attempts: FailureLimiter,
+    /// Client-secret checks (argon2id) running at once: one per core.
+    pub secret_checks: tokio::sync::Semaphore,
     /// Wakes the job runner when a job is queued.
     pub jobs_queued: Notify,
     pub live: Mutex<HashMap<String, LiveProgress>>,

@@ -130,19 +130,22 @@ pub struct UserScan {
 pub struct Client {
     pub client_id: String,
     pub name: String,
-    /// Hex SHA-256 of the secret; the secret itself is never stored.
+    /// The argon2id hash of the secret (PHC string); the secret itself is never stored. A
+    /// data directory made before 0009 holds a hex SHA-256 here until the client's next
+    /// successful token request rehashes it.
     pub secret_hash: String,
     pub scopes: Vec<String>,
     pub created_at: String,
 }
 
-/// An issued access token, looked up by the hash of its text.
+/// A key pair that signs (or signed) access tokens; the key itself is a file named by `kid`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AccessToken {
-    pub client_id: String,
-    pub scopes: Vec<String>,
+pub struct SigningKeyRecord {
+    pub kid: String,
     /// Unix seconds.
-    pub expires_at: i64,
+    pub created_at: i64,
+    /// Unix seconds; `None` for the current key, the one that signs new tokens.
+    pub retired_at: Option<i64>,
 }
 
 /// A person who signs in to the web page (the dashboard).
@@ -396,10 +399,20 @@ pub trait Store: Send + Sync {
     /// Replaces the scopes a client is granted (tokens already issued keep theirs).
     fn set_client_scopes(&self, client_id: &str, scopes: &[String]) -> Result<()>;
     fn clients(&self) -> Result<Vec<Client>>;
-    fn insert_token(&self, token_hash: &str, token: &AccessToken) -> Result<()>;
-    fn token(&self, token_hash: &str) -> Result<Option<AccessToken>>;
-    /// Deletes tokens that expired before `now` (unix seconds).
-    fn purge_tokens(&self, now: i64) -> Result<u64>;
+    /// Replaces a client's secret hash; false when no client has this id.
+    fn set_client_secret_hash(&self, client_id: &str, secret_hash: &str) -> Result<bool>;
+    /// True when a client was deleted.
+    fn delete_client(&self, client_id: &str) -> Result<bool>;
+
+    /// Records a new key as the current one and retires the previous current key (if any) at
+    /// `now`, in one transaction.
+    fn add_signing_key(&self, kid: &str, now: i64) -> Result<()>;
+    /// Every key, oldest first.
+    fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>>;
+    fn signing_key(&self, kid: &str) -> Result<Option<SigningKeyRecord>>;
+    fn current_signing_key(&self) -> Result<Option<SigningKeyRecord>>;
+    /// True when a key was deleted.
+    fn delete_signing_key(&self, kid: &str) -> Result<bool>;
 
     fn create_job(&self, job: &Job) -> Result<()>;
     fn job(&self, id: &str) -> Result<Option<Job>>;

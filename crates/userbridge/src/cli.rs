@@ -49,6 +49,12 @@ pub enum Command {
     /// The audit log: who ran which job, import, export and admin action, and when.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Machine-to-machine clients of the API: create, list, new secret, remove.
+    #[command(subcommand)]
+    Clients(ClientsCommand),
+    /// The keys that sign access tokens: list, rotate.
+    #[command(subcommand)]
+    Keys(KeysCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,6 +65,36 @@ pub enum AuditCommand {
         #[arg(long, default_value_t = 50)]
         limit: u64,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ClientsCommand {
+    /// Create a client; prints its id and secret as JSON (the secret is shown only now).
+    Create {
+        /// A name for people (need not be unique).
+        #[arg(long)]
+        name: String,
+        /// The scopes it may ask for, separated by spaces or commas, e.g.
+        /// 'read:users create:users'.
+        #[arg(long)]
+        scopes: String,
+    },
+    /// List clients (id, created, name, scopes); secrets are never shown.
+    Ls,
+    /// Give a client a new secret (printed once); the old one stops working at once, tokens
+    /// already issued live on until they expire.
+    RotateSecret { client_id: String },
+    /// Remove a client; its tokens are refused from the next request on.
+    Rm { client_id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List the signing keys (kid, created, current or retired).
+    Ls,
+    /// Make a new signing key the current one. The old one keeps verifying the tokens it
+    /// signed until they expire; a running server signs with the new key from its next token.
+    Rotate,
 }
 
 #[derive(Debug, Subcommand)]
@@ -333,15 +369,35 @@ pub struct ServeArgs {
     /// Base URL clients reach the server at (default: http://<listen address>).
     #[arg(long, env = "USERBRIDGE_PUBLIC_URL")]
     pub public_url: Option<String>,
-    /// Tenant name: export file names and the token issuer.
+    /// Tenant name: export file names. (The token issuer is the public URL.)
     #[arg(long, env = "USERBRIDGE_TENANT", default_value = "userbridge")]
     pub tenant: String,
     /// Seed 10,000 demo users into an empty directory and print how to get a token.
     #[arg(long)]
     pub demo: bool,
-    /// Lifetime of access tokens, in seconds.
+    /// Lifetime of access tokens, in seconds. A key retired by `keys rotate` keeps verifying
+    /// for this long.
     #[arg(long, env = "USERBRIDGE_TOKEN_LIFETIME", default_value_t = 86_400)]
     pub token_lifetime: u64,
+    /// Failed token requests (wrong secret) allowed per client in a window; beyond it
+    /// /oauth/token answers 429 (0 = no limit).
+    #[arg(
+        long,
+        env = "USERBRIDGE_TOKEN_FAILURES_PER_CLIENT",
+        default_value_t = 10
+    )]
+    pub token_failures_per_client: u32,
+    /// Failed token requests (wrong secret or unknown client) allowed per remote address in a
+    /// window; beyond it /oauth/token answers 429 (0 = no limit).
+    #[arg(
+        long,
+        env = "USERBRIDGE_TOKEN_FAILURES_PER_ADDRESS",
+        default_value_t = 30
+    )]
+    pub token_failures_per_address: u32,
+    /// Length of the window of those two limits, in seconds.
+    #[arg(long, env = "USERBRIDGE_TOKEN_FAILURE_WINDOW", default_value_t = 60)]
+    pub token_failure_window: u64,
     /// Lifetime of dashboard sign-ins (web sessions), in seconds.
     #[arg(long, env = "USERBRIDGE_SESSION_LIFETIME", default_value_t = 43_200)]
     pub session_lifetime: u64,

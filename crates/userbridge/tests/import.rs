@@ -466,7 +466,7 @@ fn an_import_killed_at_several_points_ends_like_a_clean_run() {
     let run = |kills: &[u64]| -> (Vec<Value>, Value, Value) {
         let dir = Dir::new();
         let mut server = dir.serve(&["--import-batch-size", "500"]);
-        let token = server.token(None);
+        let mut token = server.token(None);
         let (status, job) = server.import(
             &token,
             file.clone(),
@@ -492,12 +492,13 @@ fn an_import_killed_at_several_points_ends_like_a_clean_run() {
             }
             drop(server);
             server = dir.serve(&["--import-batch-size", "500"]);
+            // A new port is a new public URL, so a new audience: the old token is refused.
+            token = server.token(None);
         }
         assert!(
             kills.is_empty() || killed_mid_run > 0,
             "no kill landed while the job was running"
         );
-        let token = server.token(None);
         let done = server.wait_job(&id, &token);
         assert_eq!(done["status"], "completed", "{done}");
         let (_, errors) = server.get(&format!("/api/v2/jobs/{id}/errors"), &token);

@@ -8,7 +8,7 @@ mod common;
 use std::io::Write;
 use std::process::Stdio;
 
-use common::{Dir, Server};
+use common::{Dir, Server, first_password};
 use reqwest::blocking::Response;
 use reqwest::blocking::multipart::{Form, Part};
 use serde_json::{Value, json};
@@ -16,21 +16,6 @@ use serde_json::{Value, json};
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
     connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; \
     form-action 'self'; frame-ancestors 'none'";
-
-/// The password the first start printed.
-fn first_password(server: &Server) -> String {
-    let prefix = "dashboard login: admin / ";
-    let suffix = " (shown once; change it with: userbridge admin reset-password)";
-    let line = server
-        .banner
-        .iter()
-        .find(|l| l.starts_with(prefix))
-        .unwrap_or_else(|| panic!("no password line in {:?}", server.banner));
-    line.strip_prefix(prefix)
-        .and_then(|rest| rest.strip_suffix(suffix))
-        .unwrap_or_else(|| panic!("unexpected password line {line:?}"))
-        .to_string()
-}
 
 fn login(server: &Server, username: &str, password: &str) -> Response {
     server

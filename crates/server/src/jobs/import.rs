@@ -47,9 +47,9 @@ fn text_bool(part: &str, value: &str) -> ApiResult<bool> {
 pub async fn create(
     State(state): State<SharedState>,
     headers: HeaderMap,
-    multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
+    mut multipart: Result<Multipart, axum::extract::multipart::MultipartRejection>,
 ) -> ApiResult<Response> {
-    let caller = authorize(&state, &headers, IMPORT).await?;
+    let caller = crate::upload::authorize_upload(&state, &headers, IMPORT, &mut multipart).await?;
     let mut multipart = multipart
         .map_err(|e| ApiError::invalid_body("", &format!("Expected multipart/form-data: {e}")))?;
     // Before the upload is read: a client at its cap does not stream a file for nothing.

@@ -120,10 +120,30 @@ pub async fn expire_loop(state: SharedState) {
             if let Err(e) = jobs.and(processes).and(sessions) {
                 tracing::warn!(error = %e, "cannot expire old jobs, processes and sessions");
             }
+            if let Err(e) = retire_keys(&s) {
+                tracing::warn!(error = %e, "cannot prune retired signing keys");
+            }
         })
         .await;
         tokio::time::sleep(Duration::from_secs(60)).await;
     }
+}
+
+/// Deletes signing keys retired longer than a token lifetime ago, then re-reads the key list
+/// (a rotation by the CLI, or by another server on this directory, is seen within a minute).
+fn retire_keys(state: &AppState) -> Result<(), crate::ServerError> {
+    let store = state.store.as_ref();
+    let lifetime = state.config.token_lifetime_seconds();
+    for kid in crate::auth::keys::prune(
+        store,
+        &state.config.data_dir,
+        lifetime,
+        time::unix_seconds(),
+    )? {
+        tracing::info!(kid, "retired signing key deleted");
+    }
+    state.keys.refresh(store)?;
+    Ok(())
 }
 
 pub fn expire_old(state: &AppState) -> userbridge_store::Result<usize> {

@@ -20,9 +20,10 @@ use userbridge_model::query::Query;
 use userbridge_model::{Connection, Job, JobKind, JobStatus, User, ids, time};
 
 use crate::{
-    AccessToken, Admin, ApplyMode, AuditEvent, CampaignColumn, CampaignTable, Client, Conflict,
+    Admin, ApplyMode, AuditEvent, CampaignColumn, CampaignTable, Client, Conflict,
     DefinitionDeletion, DocDirectory, Document, ImportDefinitionRecord, ImportRunRecord, Result,
-    RowFilter, Store, StoreError, StoredValue, UserScan, UserSearch, WebSession, WriteTx,
+    RowFilter, SigningKeyRecord, Store, StoreError, StoredValue, UserScan, UserSearch, WebSession,
+    WriteTx,
 };
 
 /// Migrations in order; `PRAGMA user_version` records how many have run.
@@ -35,7 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0006_import_processes.sql"),
     include_str!("migrations/0007_definition_versions.sql"),
     include_str!("migrations/0008_web_admins.sql"),
-    // 0009 is another branch's; merged, it comes before this one.
+    include_str!("migrations/0009_signing_keys.sql"),
     include_str!("migrations/0010_audit_log.sql"),
 ];
 
@@ -407,41 +408,73 @@ impl Store for SqliteStore {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    fn insert_token(&self, token_hash: &str, token: &AccessToken) -> Result<()> {
-        self.db().execute(
-            "INSERT INTO access_tokens (token_hash, client_id, scopes, expires_at)
-             VALUES (?1, ?2, ?3, ?4)",
-            params![
-                token_hash,
-                token.client_id,
-                token.scopes.join(" "),
-                token.expires_at
-            ],
+    fn set_client_secret_hash(&self, client_id: &str, secret_hash: &str) -> Result<bool> {
+        let changed = self.db().execute(
+            "UPDATE clients SET secret_hash = ?2 WHERE client_id = ?1",
+            params![client_id, secret_hash],
         )?;
+        Ok(changed > 0)
+    }
+
+    fn delete_client(&self, client_id: &str) -> Result<bool> {
+        let deleted = self
+            .db()
+            .execute("DELETE FROM clients WHERE client_id = ?1", [client_id])?;
+        Ok(deleted > 0)
+    }
+
+    fn add_signing_key(&self, kid: &str, now: i64) -> Result<()> {
+        let mut db = self.db();
+        let tx = db.transaction()?;
+        tx.execute(
+            "UPDATE signing_keys SET retired_at = ?1 WHERE retired_at IS NULL",
+            [now],
+        )?;
+        tx.execute(
+            "INSERT INTO signing_keys (kid, created_at, retired_at) VALUES (?1, ?2, NULL)",
+            params![kid, now],
+        )
+        .map_err(conflict)?;
+        tx.commit()?;
         Ok(())
     }
 
-    fn token(&self, token_hash: &str) -> Result<Option<AccessToken>> {
+    fn signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
+        let db = self.db();
+        let mut stmt = db.prepare_cached(
+            "SELECT kid, created_at, retired_at FROM signing_keys ORDER BY created_at, rowid",
+        )?;
+        let rows = stmt.query_map([], signing_key_from_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn signing_key(&self, kid: &str) -> Result<Option<SigningKeyRecord>> {
         Ok(self
             .db()
             .query_row(
-                "SELECT client_id, scopes, expires_at FROM access_tokens WHERE token_hash = ?1",
-                [token_hash],
-                |r| {
-                    Ok(AccessToken {
-                        client_id: r.get(0)?,
-                        scopes: split_scopes(&r.get::<_, String>(1)?),
-                        expires_at: r.get(2)?,
-                    })
-                },
+                "SELECT kid, created_at, retired_at FROM signing_keys WHERE kid = ?1",
+                [kid],
+                signing_key_from_row,
             )
             .optional()?)
     }
 
-    fn purge_tokens(&self, now: i64) -> Result<u64> {
+    fn current_signing_key(&self) -> Result<Option<SigningKeyRecord>> {
         Ok(self
             .db()
-            .execute("DELETE FROM access_tokens WHERE expires_at < ?1", [now])? as u64)
+            .query_row(
+                "SELECT kid, created_at, retired_at FROM signing_keys WHERE retired_at IS NULL",
+                [],
+                signing_key_from_row,
+            )
+            .optional()?)
+    }
+
+    fn delete_signing_key(&self, kid: &str) -> Result<bool> {
+        let deleted = self
+            .db()
+            .execute("DELETE FROM signing_keys WHERE kid = ?1", [kid])?;
+        Ok(deleted > 0)
     }
 
     fn create_job(&self, job: &Job) -> Result<()> {
@@ -850,6 +883,14 @@ fn client_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Client> {
     })
 }
 
+fn signing_key_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SigningKeyRecord> {
+    Ok(SigningKeyRecord {
+        kid: r.get(0)?,
+        created_at: r.get(1)?,
+        retired_at: r.get(2)?,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -956,5 +997,31 @@ mod tests {
         assert!(page[0].id > page[1].id);
         assert_eq!(store.audit_events(2, 2).unwrap()[0].target, "t0");
         assert_eq!(store.count_audit_events().unwrap(), 3);
+    }
+
+    #[test]
+    fn a_new_signing_key_retires_the_current_one() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(tmp.path()).unwrap();
+        assert_eq!(store.current_signing_key().unwrap(), None);
+        store.add_signing_key("kid-a", 100).unwrap();
+        store.add_signing_key("kid-b", 200).unwrap();
+        let keys = store.signing_keys().unwrap();
+        let summary: Vec<_> = keys
+            .iter()
+            .map(|k| (k.kid.as_str(), k.created_at, k.retired_at))
+            .collect();
+        assert_eq!(summary, [("kid-a", 100, Some(200)), ("kid-b", 200, None)]);
+        assert_eq!(store.current_signing_key().unwrap().unwrap().kid, "kid-b");
+        assert_eq!(
+            store.signing_key("kid-a").unwrap().unwrap().retired_at,
+            Some(200)
+        );
+        // A kid is never reused: the insert fails and the current key stays current.
+        assert!(store.add_signing_key("kid-a", 300).is_err());
+        assert_eq!(store.current_signing_key().unwrap().unwrap().kid, "kid-b");
+        assert!(store.delete_signing_key("kid-a").unwrap());
+        assert!(!store.delete_signing_key("kid-a").unwrap());
+        assert_eq!(store.signing_key("kid-a").unwrap(), None);
     }
 }

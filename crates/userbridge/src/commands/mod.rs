@@ -3,8 +3,10 @@
 mod admin;
 mod campaign;
 mod campaign_imports;
+mod clients;
 mod export;
 mod import;
+mod keys;
 mod serve;
 mod users;
 
@@ -29,6 +31,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Campaign(command) => campaign::run(open(&cli.data_dir)?, &cli.data_dir, command),
         Command::Admin(command) => admin::run(&*open(&cli.data_dir)?, command),
         Command::Audit(command) => audit(&*open(&cli.data_dir)?, command),
+        Command::Clients(command) => clients::run(&*open(&cli.data_dir)?, &cli.data_dir, command),
+        Command::Keys(command) => keys::run(&*open(&cli.data_dir)?, &cli.data_dir, command),
     }
 }
 

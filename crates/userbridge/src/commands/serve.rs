@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use serde_json::{Value, json};
+use userbridge_server::auth::attempts::FailureBudget;
+use userbridge_server::private_files::write_private;
 use userbridge_server::web::admins;
 use userbridge_server::{ServerConfig, auth};
 use userbridge_store::{Store, UserScan};
@@ -16,6 +18,9 @@ use crate::cli::ServeArgs;
 
 /// The file holding the management client's credentials: a ready-made token request body.
 pub const CLIENT_FILE: &str = "management-client.json";
+
+/// The name of the client the first start creates.
+const MANAGEMENT_CLIENT_NAME: &str = "userbridge management";
 
 /// Users `--demo` seeds into an empty directory.
 const DEMO_USERS: u64 = 10_000;
@@ -51,6 +56,11 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
             public_url: public_url.clone(),
             tenant: args.tenant.clone(),
             token_lifetime: Duration::from_secs(args.token_lifetime),
+            token_failures: FailureBudget {
+                per_client: args.token_failures_per_client,
+                per_address: args.token_failures_per_address,
+                window: Duration::from_secs(args.token_failure_window.max(1)),
+            },
             session_lifetime: Duration::from_secs(args.session_lifetime),
             download_link_lifetime: Duration::from_secs(args.download_link_lifetime),
             job_retention: Duration::from_secs(args.job_retention),
@@ -100,19 +110,39 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Creates the management client on first start and keeps its credentials file current.
+/// Creates the management client on first start (or after `clients rm` removed it) and
+/// keeps its credentials file current.
 fn management_client(
     store: &dyn Store,
     data_dir: &Path,
     audience: &str,
 ) -> anyhow::Result<PathBuf> {
     let path = data_dir.join(CLIENT_FILE);
-    let mut body: Value = match std::fs::read_to_string(&path) {
-        Ok(text) if !store.clients()?.is_empty() => serde_json::from_str(&text)
-            .with_context(|| format!("{} is not valid JSON", path.display()))?,
+    let saved: Option<Value> = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(
+            serde_json::from_str(&text)
+                .with_context(|| format!("{} is not valid JSON", path.display()))?,
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    // The management client holds every management scope this version knows, also when
+    // the data directory was made by an older one (new routes bring new scopes).
+    let scopes: Vec<String> = auth::MANAGEMENT_SCOPES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let known_id = match saved.as_ref().and_then(|body| body["client_id"].as_str()) {
+        Some(id) => store.client(id)?.map(|client| client.client_id),
+        None => None,
+    };
+    let mut body = match (saved, known_id) {
+        (Some(body), Some(client_id)) => {
+            store.set_client_scopes(&client_id, &scopes)?;
+            body
+        }
         _ => {
-            let (client, secret) =
-                auth::create_client(store, "userbridge management", &auth::MANAGEMENT_SCOPES)?;
+            let (client, secret) = auth::create_client(store, MANAGEMENT_CLIENT_NAME, &scopes)?;
             json!({
                 "grant_type": "client_credentials",
                 "client_id": client.client_id,
@@ -120,39 +150,36 @@ fn management_client(
             })
         }
     };
-    // The management client holds every management scope this version knows, also when
-    // the data directory was made by an older one (new routes bring new scopes).
-    if let Some(client_id) = body["client_id"].as_str() {
-        let scopes: Vec<String> = auth::MANAGEMENT_SCOPES
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        store.set_client_scopes(client_id, &scopes)?;
-    }
     body["audience"] = Value::String(audience.to_string());
     write_private(&path, &serde_json::to_vec_pretty(&body)?)
         .with_context(|| format!("cannot write {}", path.display()))?;
     Ok(path)
 }
 
-/// Writes a file only its owner can read (mode 0600 on Unix).
-fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
-        let mut file = options.open(path)?;
-        file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-        file.write_all(bytes)?;
-        file.sync_all()
+/// The id of the management client, as its credentials file names it.
+pub fn management_client_id(data_dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(data_dir.join(CLIENT_FILE)).ok()?;
+    let body: Value = serde_json::from_str(&text).ok()?;
+    body["client_id"].as_str().map(str::to_string)
+}
+
+/// When `client_id` is the management client, writes its new secret into its credentials
+/// file; true when it was.
+pub fn update_management_secret(
+    data_dir: &Path,
+    client_id: &str,
+    secret: &str,
+) -> anyhow::Result<bool> {
+    if management_client_id(data_dir).as_deref() != Some(client_id) {
+        return Ok(false);
     }
-    #[cfg(not(unix))]
-    {
-        let mut file = options.open(path)?;
-        file.write_all(bytes)?;
-        file.sync_all()
-    }
+    let path = data_dir.join(CLIENT_FILE);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    let mut body: Value = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not valid JSON", path.display()))?;
+    body["client_secret"] = Value::String(secret.to_string());
+    write_private(&path, &serde_json::to_vec_pretty(&body)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(true)
 }

@@ -269,6 +269,21 @@ impl Server {
     }
 }
 
+/// The dashboard password the first start printed for `admin`.
+pub fn first_password(server: &Server) -> String {
+    let prefix = "dashboard login: admin / ";
+    let suffix = " (shown once; change it with: userbridge admin reset-password)";
+    let line = server
+        .banner
+        .iter()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no password line in {:?}", server.banner));
+    line.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_suffix(suffix))
+        .unwrap_or_else(|| panic!("unexpected password line {line:?}"))
+        .to_string()
+}
+
 /// Gunzips a whole (small, test-sized) buffer.
 pub fn gunzip(bytes: &[u8]) -> String {
     use std::io::Read;
