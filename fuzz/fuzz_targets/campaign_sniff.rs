@@ -1,0 +1,38 @@
+//! The campaign sniffer (`delimited::sniff`) on arbitrary bytes (gzip included: bytes that
+//! start with `1f 8b` take the decompressing path). Asserts: no panic; a proposal is
+//! self-consistent (at most 20 preview rows, a dialect the reader accepts, JSON renders)
+//! and reading the same bytes with the proposed dialect ends cleanly.
+#![no_main]
+
+use std::io::Cursor;
+
+use libfuzzer_sys::fuzz_target;
+use userbridge_campaign::delimited::{DelimitedReader, ReadErrorKind, sniff};
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(sniffed) = sniff(Cursor::new(data.to_vec()), data.len() as u64) else {
+        return;
+    };
+    assert!(sniffed.preview.len() <= 20);
+    assert!(!sniffed.summary.is_empty());
+    let json = sniffed.to_json();
+    assert!(
+        json["columns"]
+            .as_array()
+            .is_some_and(|c| c.len() == sniffed.columns.len())
+    );
+    match DelimitedReader::new(Cursor::new(data.to_vec()), &sniffed.dialect, 1 << 26) {
+        Ok(mut reader) => {
+            while let Some(item) = reader.next_record() {
+                if item.is_err() {
+                    break;
+                }
+            }
+        }
+        Err(e) => assert_ne!(
+            e.kind,
+            ReadErrorKind::BadDialect,
+            "sniffed dialect refused: {e}"
+        ),
+    }
+});
