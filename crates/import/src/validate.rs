@@ -3,7 +3,8 @@
 //! (`management-api.md` §7.4) and the keys of the duplicate pre-scan (§7.4).
 //!
 //! [`validate`] reports every schema error of a record together, each a [`RecordError`]
-//! whose message begins with its path; it never panics and walks nested values with an
+//! whose message begins with its path (a forbidden `app_metadata` key: with the property,
+//! as §6.2 fixes the text); it never panics and walks nested values with an
 //! explicit stack, so hostile input (huge strings, deep nesting) costs time linear in its
 //! size and no stack.
 
