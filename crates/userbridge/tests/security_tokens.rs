@@ -508,6 +508,23 @@ fn clients_cli_creates_lists_rekeys_and_removes() {
     assert_eq!(token_request(&server, &rotated).status(), 401);
     assert!(!dir.ok(&["clients", "ls"]).contains(&client_id));
 
+    // Each administration step is in the audit log (newest first), never with the secret.
+    let audit = dir.ok(&["audit", "ls", "--limit", "100"]);
+    let steps: Vec<&str> = audit
+        .lines()
+        .filter(|l| l.contains(&client_id))
+        .map(|l| l.split('\t').nth(2).unwrap())
+        .collect();
+    assert_eq!(
+        steps,
+        ["client.removed", "client.secret_rotated", "client.created"],
+        "{audit}"
+    );
+    for answer in [&created, &rotated] {
+        let secret = answer["client_secret"].as_str().unwrap();
+        assert!(!audit.contains(secret), "{audit}");
+    }
+
     // Mistakes are one-line errors.
     for (args, message) in [
         (

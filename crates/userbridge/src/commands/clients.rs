@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use serde_json::json;
 use userbridge_server::auth::clients;
-use userbridge_store::Store;
+use userbridge_store::{AuditEvent, Store};
 
 use super::serve::{CLIENT_FILE, management_client_id, update_management_secret};
 use crate::cli::ClientsCommand;
@@ -19,6 +19,12 @@ pub fn run(
         ClientsCommand::Create { name, scopes } => {
             let scopes = clients::parse_scopes(&scopes)?;
             let (client, secret) = clients::create_client(store, &name, &scopes)?;
+            audit(
+                store,
+                "client.created",
+                &client.client_id,
+                json!({ "name": client.name, "scopes": client.scopes }),
+            )?;
             print_json(&json!({
                 "client_id": client.client_id,
                 "client_secret": secret,
@@ -43,6 +49,7 @@ pub fn run(
         }
         ClientsCommand::RotateSecret { client_id } => {
             let secret = clients::rotate_secret(store, &client_id)?;
+            audit(store, "client.secret_rotated", &client_id, json!({}))?;
             print_json(&json!({ "client_id": client_id, "client_secret": secret }))?;
             if update_management_secret(data_dir, &client_id, &secret)? {
                 eprintln!("the management client: {CLIENT_FILE} holds the new secret");
@@ -52,6 +59,7 @@ pub fn run(
         }
         ClientsCommand::Rm { client_id } => {
             clients::delete_client(store, &client_id)?;
+            audit(store, "client.removed", &client_id, json!({}))?;
             println!("client {client_id} removed; its tokens are refused from now on");
             if management_client_id(data_dir).as_deref() == Some(client_id.as_str()) {
                 eprintln!(
@@ -61,6 +69,23 @@ pub fn run(
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Client administration is an admin action: the audit log says who did it and when (never
+/// the secret).
+fn audit(
+    store: &dyn Store,
+    action: &str,
+    client_id: &str,
+    detail: serde_json::Value,
+) -> anyhow::Result<()> {
+    store.record_audit(&AuditEvent::new(
+        super::CLI_ACTOR,
+        action,
+        client_id,
+        detail,
+    ))?;
+    Ok(())
 }
 
 fn print_json(value: &serde_json::Value) -> anyhow::Result<()> {

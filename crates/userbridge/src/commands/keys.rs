@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use userbridge_model::time;
 use userbridge_server::auth::keys;
-use userbridge_store::Store;
+use userbridge_store::{AuditEvent, Store};
 
 use crate::cli::KeysCommand;
 
@@ -27,6 +27,12 @@ pub fn run(store: &dyn Store, data_dir: &Path, command: KeysCommand) -> anyhow::
         KeysCommand::Rotate => {
             let had_one = store.current_signing_key()?.is_some();
             let kid = keys::rotate(store, data_dir)?;
+            store.record_audit(&AuditEvent::new(
+                super::CLI_ACTOR,
+                "signing_key.rotated",
+                &kid,
+                serde_json::json!({}),
+            ))?;
             println!("{kid}");
             if had_one {
                 eprintln!(
