@@ -338,6 +338,7 @@ mod tests {
             max_columns: 1000,
             max_line_bytes: 1 << 20,
             upload_idle_timeout: Duration::from_secs(30),
+            upload_min_rate: 1024,
         }
     }
 

@@ -28,7 +28,8 @@ use http_body_util::BodyExt;
 use crate::error::{ApiError, OAuthError};
 use crate::state::SharedState;
 
-/// A request body that fails once it has been waited on for `idle` without a byte arriving.
+/// A request body that fails once it has been waited on for `idle` without a byte arriving,
+/// or when, over `idle` of waiting, fewer than `min_rate` bytes a second arrived (a trickle).
 struct IdleTimeout {
     inner: Body,
     idle: Duration,
@@ -36,6 +37,42 @@ struct IdleTimeout {
     /// late is not blamed on the client.
     deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     timed_out: Arc<AtomicBool>,
+    min_rate: u64,
+    /// The current rate window: time spent waiting on the client and bytes it sent.
+    waiting_since: Option<tokio::time::Instant>,
+    waited: Duration,
+    window_bytes: u64,
+}
+
+impl IdleTimeout {
+    fn new(inner: Body, idle: Duration, min_rate: u64, timed_out: Arc<AtomicBool>) -> IdleTimeout {
+        IdleTimeout {
+            inner,
+            idle,
+            deadline: None,
+            timed_out,
+            min_rate,
+            waiting_since: None,
+            waited: Duration::ZERO,
+            window_bytes: 0,
+        }
+    }
+
+    /// Counts a frame that arrived; false when the window that just closed was too slow.
+    fn fast_enough(&mut self, bytes: u64) -> bool {
+        if let Some(since) = self.waiting_since.take() {
+            self.waited += since.elapsed();
+        }
+        self.window_bytes += bytes;
+        if self.min_rate == 0 || self.waited < self.idle {
+            return true;
+        }
+        let wanted = self.min_rate.saturating_mul(self.waited.as_secs().max(1));
+        let fast = self.window_bytes >= wanted;
+        self.waited = Duration::ZERO;
+        self.window_bytes = 0;
+        fast
+    }
 }
 
 impl HttpBody for IdleTimeout {
@@ -50,9 +87,22 @@ impl HttpBody for IdleTimeout {
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(frame) => {
                 this.deadline = None;
+                let bytes = match &frame {
+                    Some(Ok(f)) => f.data_ref().map_or(0, |d| d.len() as u64),
+                    _ => 0,
+                };
+                if !this.fast_enough(bytes) {
+                    this.timed_out.store(true, Ordering::Relaxed);
+                    return Poll::Ready(Some(Err(axum::Error::new(
+                        "the request body arrived too slowly",
+                    ))));
+                }
                 Poll::Ready(frame)
             }
             Poll::Pending => {
+                if this.waiting_since.is_none() {
+                    this.waiting_since = Some(tokio::time::Instant::now());
+                }
                 let idle = this.idle;
                 let deadline = this
                     .deadline
@@ -111,7 +161,8 @@ fn stalled(idle: Duration) -> Refusal {
         status: StatusCode::REQUEST_TIMEOUT,
         code: "request_timeout",
         message: format!(
-            "Request timeout: the request body sent nothing for {} seconds",
+            "Request timeout: the request body sent nothing for {} seconds, or trickled slower \
+             than the minimum upload rate",
             idle.as_secs()
         ),
     }
@@ -190,12 +241,12 @@ pub async fn limit_requests(
     let oauth = request.uri().path().starts_with("/oauth/");
     let timed_out = Arc::new(AtomicBool::new(false));
     let (parts, body) = request.into_parts();
-    let body = IdleTimeout {
-        inner: body,
-        idle: config.upload_idle_timeout,
-        deadline: None,
-        timed_out: timed_out.clone(),
-    };
+    let body = IdleTimeout::new(
+        body,
+        config.upload_idle_timeout,
+        config.upload_min_rate,
+        timed_out.clone(),
+    );
     let request = if is_multipart(&parts.headers) {
         Request::from_parts(parts, Body::new(body))
     } else {

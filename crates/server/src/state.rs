@@ -63,6 +63,9 @@ pub struct ServerConfig {
     /// An upload (any request body) that sends nothing for this long is answered 408 and
     /// what it sent is removed.
     pub upload_idle_timeout: Duration,
+    /// Slowest body accepted (bytes per second over each `upload_idle_timeout` of waiting;
+    /// 0: none), so a trickle of a byte now and then cannot hold a request open for ever.
+    pub upload_min_rate: u64,
 }
 
 impl ServerConfig {

@@ -456,6 +456,10 @@ pub struct ServeArgs {
     /// what it sent is removed.
     #[arg(long, env = "USERBRIDGE_UPLOAD_IDLE_TIMEOUT", default_value_t = 30)]
     pub upload_idle_timeout: u64,
+    /// Slowest upload accepted, in bytes per second, judged over each --upload-idle-timeout
+    /// of waiting: a body that trickles slower is answered 408 (0: no minimum).
+    #[arg(long, env = "USERBRIDGE_UPLOAD_MIN_RATE", default_value_t = 1024)]
+    pub upload_min_rate: u64,
 }
 
 #[derive(Debug, Args)]

@@ -778,6 +778,54 @@ fn stalled_uploads_time_out_and_leave_nothing() {
     still_serving(&server, &token, 2);
 }
 
+/// A body that never stops but trickles (a byte every 200 ms, under the 1 s idle timeout)
+/// is cut off by the minimum rate, not held open for ever.
+#[test]
+fn trickled_uploads_are_cut_off_by_the_minimum_rate() {
+    let dir = Dir::new();
+    let (server, token) = server_with(
+        &dir,
+        2,
+        &["--upload-idle-timeout", "1", "--upload-min-rate", "1000"],
+    );
+    let address = server.url.trim_start_matches("http://");
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let head = format!(
+        "POST /api/v2/users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100000\r\n\r\n{{\"email\":\""
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    // Trickle until the server answers (each read waits at most 200 ms between bytes).
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    for _ in 0..300 {
+        if stream.write_all(b"a").is_err() {
+            break; // the server has closed: its answer is waiting
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => {
+                answer.extend_from_slice(&buf[..n]);
+                if find(&answer, b"\r\n\r\n").is_some() && answer.ends_with(b"}") {
+                    break;
+                }
+            }
+            Err(_) => {} // nothing yet: send the next byte
+        }
+    }
+    let text = String::from_utf8_lossy(&answer).to_string();
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(text.contains("request_timeout"), "{text}");
+    assert!(
+        text.contains("slower than the minimum upload rate"),
+        "{text}"
+    );
+    still_serving(&server, &token, 2);
+}
+
 /// A job held `processing` by `created_by`, written straight into the store the server uses:
 /// a real job is active only for a moment, too short to test against reliably (the runner
 /// only picks `pending` jobs, so this one stays as it is until the test ends it).
