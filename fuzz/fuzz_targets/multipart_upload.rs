@@ -58,7 +58,11 @@ fn harness() -> &'static Harness {
             .next()
             .expect("a connection");
         let (client, secret) =
-            auth::create_client(store.as_ref(), "fuzz", &auth::MANAGEMENT_SCOPES)
+            auth::create_client(
+                store.as_ref(),
+                "fuzz",
+                &auth::MANAGEMENT_SCOPES.map(String::from),
+            )
                 .expect("a client");
         let config = ServerConfig {
             data_dir: data_dir.clone(),
@@ -75,6 +79,21 @@ fn harness() -> &'static Harness {
             max_active_imports: 0,
             import_batch_size: 100,
             max_document_bytes: 2048,
+            token_failures: auth::attempts::FailureBudget {
+                per_client: 1_000_000,
+                per_address: 1_000_000,
+                window: Duration::from_secs(60),
+            },
+            session_lifetime: Duration::from_secs(60),
+            max_jobs_per_client: 0,
+            max_body_bytes: 1 << 20,
+            max_json_depth: 64,
+            max_json_string_bytes: 1 << 16,
+            max_export_fields: 100,
+            max_columns: 1000,
+            max_line_bytes: 1 << 20,
+            upload_idle_timeout: Duration::from_secs(30),
+            upload_min_rate: 0,
         };
         let state = userbridge_server::state(config.clone(), store).expect("the state");
         let app = userbridge_server::router(state);
@@ -91,6 +110,11 @@ fn harness() -> &'static Harness {
             .method(Method::POST)
             .uri("/oauth/token")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            // The token endpoint budgets failures per address: say which one this is.
+            .extension(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                [127, 0, 0, 1],
+                1,
+            ))))
             .body(Body::from(body))
             .expect("a token request");
         let (status, body) = runtime.block_on(send(&app, request));

@@ -70,6 +70,7 @@ fuzz_target!(|data: &[u8]| {
         max_decompressed_bytes: 1 << 24,
         max_record_bytes: if mode & 0x10 != 0 { 64 } else { 1 << 20 },
         syntax_only: mode & 0x08 != 0,
+        ..ReaderOptions::default()
     };
     let Ok(reader) = RecordReader::from_reader(Cursor::new(rest.to_vec()), &options) else {
         return;
