@@ -10,8 +10,8 @@ use userbridge_store::{AuditEvent, Store};
 
 use crate::auth::authorize;
 use crate::error::ApiResult;
-use crate::query_string::QueryString;
-use crate::state::{SharedState, blocking};
+use crate::query_string::paged_list;
+use crate::state::SharedState;
 
 const READ: &[&str] = &["read:logs"];
 
@@ -43,19 +43,13 @@ pub async fn list(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     authorize(&state, &headers, READ).await?;
-    let mut q = QueryString::parse(raw.as_deref())?;
-    let paging = q.paging()?;
-    q.finish()?;
-    let store = state.store.clone();
-    let (start, limit, include_totals) = (paging.start(), paging.per_page, paging.include_totals);
-    let (events, total) = blocking(move || {
-        let events = store.audit_events(start, limit)?;
-        let total = include_totals
-            .then(|| store.count_audit_events())
-            .transpose()?;
-        Ok((events, total))
-    })
-    .await?;
-    let events: Vec<Value> = events.iter().map(event_json).collect();
-    Ok(paging.answer("events", events, total))
+    paged_list(
+        raw.as_deref(),
+        state.store.clone(),
+        "events",
+        |store, start, limit| store.audit_events(start, limit),
+        |store| store.count_audit_events(),
+        event_json,
+    )
+    .await
 }

@@ -40,6 +40,30 @@ impl Paging {
     }
 }
 
+/// A list route that takes only paging parameters: parses them (anything else is a 400), reads
+/// the page and, with `include_totals`, the total from the store on a blocking thread, and
+/// answers as [`Paging::answer`] under `name`.
+pub async fn paged_list<T: Send + 'static>(
+    raw: Option<&str>,
+    store: std::sync::Arc<dyn userbridge_store::Store>,
+    name: &str,
+    page: fn(&dyn userbridge_store::Store, u64, u64) -> userbridge_store::Result<Vec<T>>,
+    count: fn(&dyn userbridge_store::Store) -> userbridge_store::Result<u64>,
+    render: impl Fn(&T) -> Value,
+) -> ApiResult<Response> {
+    let mut q = QueryString::parse(raw)?;
+    let paging = q.paging()?;
+    q.finish()?;
+    let (start, limit, include_totals) = (paging.start(), paging.per_page, paging.include_totals);
+    let (items, total) = crate::state::blocking(move || {
+        let items = page(store.as_ref(), start, limit)?;
+        let total = include_totals.then(|| count(store.as_ref())).transpose()?;
+        Ok((items, total))
+    })
+    .await?;
+    Ok(paging.answer(name, items.iter().map(render).collect(), total))
+}
+
 impl QueryString {
     pub fn parse(raw: Option<&str>) -> ApiResult<QueryString> {
         let mut map = BTreeMap::new();

@@ -13,7 +13,7 @@ use userbridge_store::AuditEvent;
 use super::{download, export};
 use crate::auth::authorize;
 use crate::error::{ApiError, ApiResult};
-use crate::query_string::QueryString;
+use crate::query_string::paged_list;
 use crate::state::{SharedState, blocking};
 
 const EXPORT: &[&str] = &["read:users"];
@@ -135,19 +135,15 @@ pub async fn list(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     authorize(&state, &headers, STATUS).await?;
-    let mut q = QueryString::parse(raw.as_deref())?;
-    let paging = q.paging()?;
-    q.finish()?;
-    let store = state.store.clone();
-    let (start, limit, include_totals) = (paging.start(), paging.per_page, paging.include_totals);
-    let (jobs, total) = blocking(move || {
-        let jobs = store.jobs_page(start, limit)?;
-        let total = include_totals.then(|| store.count_jobs()).transpose()?;
-        Ok((jobs, total))
-    })
-    .await?;
-    let jobs: Vec<Value> = jobs.iter().map(|job| render(&state, job)).collect();
-    Ok(paging.answer("jobs", jobs, total))
+    paged_list(
+        raw.as_deref(),
+        state.store.clone(),
+        "jobs",
+        |store, start, limit| store.jobs_page(start, limit),
+        |store| store.count_jobs(),
+        |job| render(&state, job),
+    )
+    .await
 }
 
 /// The job as `GET /api/v2/jobs/{id}` shows it (§7.3), with a fresh download link.
