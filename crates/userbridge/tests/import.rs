@@ -473,7 +473,7 @@ fn an_import_killed_at_several_points_ends_like_a_clean_run() {
             &server.default_connection(&token),
             false,
         );
-        assert_eq!(status, 201);
+        assert_eq!(status, 201, "{job}");
         let id = job["id"].as_str().unwrap().to_string();
         let mut killed_mid_run = 0;
         for &percent in kills {

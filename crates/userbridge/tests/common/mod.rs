@@ -97,12 +97,12 @@ impl Dir {
 
     /// Starts `userbridge serve` on a free loopback port.
     pub fn serve(&self, extra: &[&str]) -> Server {
-        self.serve_with(extra, &[], Stdio::null())
+        self.serve_with(extra, &[], Stdio::piped())
     }
 
     /// Starts `userbridge serve` with extra environment variables and its standard error
-    /// sent to `stderr`; everything it prints on standard output is kept in
-    /// [`Server::stdout`].
+    /// sent to `stderr` (kept in [`Server::stderr`] when piped); everything it prints on
+    /// standard output is kept in [`Server::stdout`].
     pub fn serve_with(&self, extra: &[&str], env: &[(&str, &str)], stderr: Stdio) -> Server {
         let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
         args.extend_from_slice(extra);
@@ -116,6 +116,15 @@ impl Dir {
             .stderr(stderr)
             .spawn()
             .unwrap();
+        let stderr = Arc::new(Mutex::new(String::new()));
+        if let Some(pipe) = child.stderr.take() {
+            let kept = stderr.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines().map_while(Result::ok) {
+                    kept.lock().unwrap().push_str(&format!("{line}\n"));
+                }
+            });
+        }
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines();
         let mut banner = Vec::new();
@@ -149,6 +158,7 @@ impl Dir {
             credentials,
             http: reqwest::blocking::Client::new(),
             stdout,
+            stderr,
         }
     }
 }
@@ -162,10 +172,17 @@ pub struct Server {
     pub http: reqwest::blocking::Client,
     /// Everything the server printed on standard output so far.
     pub stdout: Arc<Mutex<String>>,
+    /// Its log (standard error), when [`Dir::serve_with`] was given `Stdio::piped()`.
+    pub stderr: Arc<Mutex<String>>,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
+        // A failing test shows what the server logged: a 500's cause is only in the log.
+        if std::thread::panicking() {
+            let log = self.stderr.lock().map(|s| s.clone()).unwrap_or_default();
+            eprintln!("--- log of the server at {} ---\n{log}", self.url);
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
