@@ -627,7 +627,10 @@ pub async fn cancel_process(
         // It started in the meantime: the run sees the flag and rolls back.
         record.state = RUNNING.to_string();
     }
-    Ok((StatusCode::ACCEPTED, Json(process_json(&state, &record))).into_response())
+    let mut json = process_json(&state, &record);
+    // Said even when the run has already stopped on the flag (its control is gone then).
+    json["cancel_requested"] = json!(true);
+    Ok((StatusCode::ACCEPTED, Json(json)).into_response())
 }
 
 fn report_of(record: &ImportRunRecord) -> ApiResult<Report> {

@@ -282,6 +282,28 @@ pub struct StagedOutcome {
     pub not_found: Vec<i64>,
 }
 
+/// Takes the rows of a direct load ([`Store::load_campaign_table`]) one at a time.
+pub trait CampaignRowSink {
+    /// Inserts a row: its normalised key (`None` in a keyless table) and one value per table
+    /// column, in table order (a blank, `None`, is stored as NULL). `Ok(false)` when the key
+    /// may have been inserted before in this load: nothing was inserted and the load must
+    /// stop (it is rolled back), since only staging can apply a duplicate policy.
+    fn insert(&mut self, key: Option<&str>, values: &[Option<StoredValue>]) -> Result<bool>;
+}
+
+/// How a direct load ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DirectLoad {
+    /// The table holds rows (and the load is no overwrite): nothing was read or written.
+    NotEmpty,
+    /// A key may repeat: everything was rolled back.
+    KeysMayRepeat,
+    /// Another load of this table is running (in another process): nothing was done.
+    Busy,
+    /// Every row was inserted; committed when `commit` said so, rolled back otherwise.
+    Loaded(StagedOutcome),
+}
+
 /// A saved Data Import definition (campaign-import.md §9): its JSON is the campaign crate's.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportDefinitionRecord {
@@ -526,6 +548,24 @@ pub trait Store: Send + Sync {
         cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
         commit: &mut dyn FnMut(&StagedOutcome) -> bool,
     ) -> Result<StagedOutcome>;
+
+    /// Loads rows straight into an empty table, in one write transaction and without
+    /// staging: the fast path of a run whose every row is an insert (campaign-import.md
+    /// RUN-2). `create` creates the table in that transaction; `overwrite` empties it first;
+    /// otherwise a table with rows is left alone (`DirectLoad::NotEmpty`, `load` not
+    /// called). `load` feeds the rows to the sink; an error from it rolls everything back.
+    /// The key index is built once, after the rows are in; then `commit` decides, as in
+    /// [`Store::apply_campaign_staging`]. Setting `cancel` interrupts the index build.
+    #[allow(clippy::too_many_arguments)]
+    fn load_campaign_table(
+        &self,
+        table: &str,
+        create: Option<&CampaignTable>,
+        overwrite: bool,
+        cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+        load: &mut dyn FnMut(&mut dyn CampaignRowSink) -> Result<()>,
+        commit: &mut dyn FnMut(&StagedOutcome) -> bool,
+    ) -> Result<DirectLoad>;
 
     /// Saves an import definition: inserted with version 1, or replaced when its id exists
     /// (`created_at` kept, version + 1). Names are unique case-insensitively (Unicode lower

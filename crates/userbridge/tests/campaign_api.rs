@@ -406,13 +406,7 @@ fn scopes_errors_and_rejects() {
 /// Uploads `/generated.tsv` of `rows` distinct users and saves a definition of it into
 /// `contacts`; returns the path that starts its runs.
 fn generated_import(server: &Server, token: &str, rows: usize) -> String {
-    let mut tsv = String::from("Email Address\tCreated At\tFirst Name\tLast Name\n");
-    for i in 0..rows {
-        tsv.push_str(&format!(
-            "user{i}@example.com\t2024-05-12T16:02:44.120Z\tFirst{i}\tLast{i}\n"
-        ));
-    }
-    upload(server, token, "/", "generated.tsv", tsv.into_bytes());
+    generated_document(server, token, rows);
     let (status, saved) = server.post(
         &format!("{API}/import-definitions"),
         token,
@@ -425,6 +419,19 @@ fn generated_import(server: &Server, token: &str, rows: usize) -> String {
     )
 }
 
+/// Uploads `/generated.tsv` of `rows` distinct users.
+fn generated_document(server: &Server, token: &str, rows: usize) {
+    use std::fmt::Write;
+    let mut tsv = String::from("Email Address\tCreated At\tFirst Name\tLast Name\n");
+    for i in 0..rows {
+        let _ = writeln!(
+            tsv,
+            "user{i}@example.com\t2024-05-12T16:02:44.120Z\tFirst{i}\tLast{i}"
+        );
+    }
+    upload(server, token, "/", "generated.tsv", tsv.into_bytes());
+}
+
 /// RUN-5 and RUN-4 over HTTP, with one import worker: a second process waits queued behind a
 /// long first one and is cancelled before it starts; the first shows live progress, is
 /// cancelled while it runs, rolls back, and leaves no table behind.
@@ -433,8 +440,9 @@ fn cancel_queued_and_running_processes() {
     let dir = Dir::new();
     let server = dir.serve(&["--job-workers", "1"]);
     let token = server.token(None);
-    // Long enough that the first run is still reading when it is cancelled.
-    let runs = generated_import(&server, &token, 200_000);
+    // Long enough that the first run is still reading when it is cancelled: a load into an
+    // empty table reads 200,000 rows in about a second even in a debug build.
+    let runs = generated_import(&server, &token, 1_000_000);
     let (_, first) = server.post(&runs, &token, json!({}));
     let (_, second) = server.post(&runs, &token, json!({}));
     let (first, second) = (
@@ -484,6 +492,69 @@ fn cancel_queued_and_running_processes() {
     assert_eq!(status, 404, "a cancelled run creates no table");
     let second = server.wait_process(&token, second);
     assert_eq!(second["state"], "cancelled", "{second}");
+}
+
+/// RUN-6 and IMP-28: an overwrite killed (SIGKILL) while it reads its file leaves the table
+/// as it was; the restarted server marks the process failed, and the same run then loads
+/// as a clean one would (what the killed load left behind is cleared first).
+#[test]
+fn a_killed_overwrite_leaves_the_table_as_it_was() {
+    let dir = Dir::new();
+    let mut server = dir.serve(&[]);
+    let mut token = server.token(None);
+    let small = "Email Address\tCreated At\tFirst Name\tLast Name\n\
+                 kept@example.com\t2024-05-12T16:02:44.120Z\tKept\tRow\n";
+    upload(&server, &token, "/", "small.tsv", small.as_bytes().to_vec());
+    let mut first = definition("/small.tsv", "Email Address");
+    first["name"] = json!("small");
+    let (_, done) = server.run_definition(&token, first, json!({}));
+    assert_eq!(done["state"], "completed", "{done}");
+    let rows_path = format!("{API}/tables/contacts/rows?limit=10");
+    let (_, before) = server.get(&rows_path, &token);
+    assert_eq!(before["rows"].as_array().map(Vec::len), Some(1), "{before}");
+
+    generated_document(&server, &token, 1_000_000);
+    let mut big = definition("/generated.tsv", "Email Address");
+    big["mode"] = json!("overwrite");
+    let (status, saved) = server.post(&format!("{API}/import-definitions"), &token, big);
+    assert_eq!(status, 201, "{saved}");
+    let runs = format!(
+        "{API}/import-definitions/{}/runs",
+        saved["id"].as_str().unwrap()
+    );
+    let (_, process) = server.post(&runs, &token, json!({}));
+    let id = process["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, process) = server.get(&format!("{API}/processes/{id}"), &token);
+        if process["progress"]["rows_read"].as_u64() > Some(0) {
+            break;
+        }
+        assert!(
+            process["state"] == "queued" || process["state"] == "running",
+            "{process}"
+        );
+        assert!(Instant::now() < deadline, "{process}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    drop(server); // SIGKILL, mid-file
+    server = dir.serve(&[]);
+    token = server.token(None);
+    let (_, process) = server.get(&format!("{API}/processes/{id}"), &token);
+    assert_eq!(process["state"], "failed", "{process}");
+    assert_eq!(process["message"], "interrupted by restart", "{process}");
+    let (_, after) = server.get(&rows_path, &token);
+    assert_eq!(after, before, "the killed overwrite changed the table");
+
+    let (_, process) = server.post(&runs, &token, json!({}));
+    let done = server.wait_process(&token, process["id"].as_str().unwrap());
+    assert_eq!(
+        counts(&done["report"]),
+        (1_000_000, 1_000_000, 0, 0, 0),
+        "{done}"
+    );
+    let (_, table) = server.get(&format!("{API}/tables/contacts"), &token);
+    assert_eq!(table["rows"], 1_000_000, "{table}");
 }
 
 /// RUN-1: two processes on one table run one after the other, in the order they were

@@ -9,8 +9,14 @@
 //! finishing: not_found marks, reject file streamed from staging, report
 //! ```
 //!
-//! Memory stays flat whatever the file size: records live in the staging file, never in a
-//! collection; the channel holds a few chunks.
+//! When every row is an insert into an empty table (a new table, an empty one, overwrite),
+//! the rows skip staging: this thread hands them to the store's load table, which replaces
+//! the table's rows in one transaction at the end (`Store::load_campaign_table`); only
+//! rejects are staged. The load proves every key unique as it goes; at the first key that
+//! may repeat it is dropped and the run starts over on the general path above.
+//!
+//! Memory stays flat whatever the file size: records live in the staging file or the
+//! table, never in a collection; the channel holds a few chunks.
 
 use std::io::Seek;
 use std::sync::mpsc;
@@ -19,7 +25,8 @@ use std::time::Instant;
 use rand::Rng;
 use rand::distributions::Alphanumeric;
 use userbridge_store::{
-    CampaignStaging, Mark, StagedOutcome, StagedRecordRef, Store, StoredValue, encode_fields,
+    CampaignRowSink, CampaignStaging, DirectLoad, Mark, StagedOutcome, StagedRecordRef, Store,
+    StoredValue, encode_fields,
 };
 
 use super::control::{Phase, RunControl};
@@ -27,7 +34,7 @@ use super::definition::{Duplicates, Mode, SourceColumn, ValidImport};
 use super::report::{Counts, DefinitionRef, Report, SourceReport, TargetReport, ThresholdReport};
 use crate::delimited::{Counts as ReaderCounts, DelimitedReader, ReadError, RecordView};
 use crate::values::{Cell, ColumnType, Value, key_part_of_cell};
-use crate::{CampaignError, Documents, Name, OnConflict, Result};
+use crate::{CampaignError, DocumentInfo, Documents, Name, OnConflict, Result};
 use userbridge_formats::formula_guarded;
 
 /// Separates the parts of a composite key (never part of a converted value's text).
@@ -154,103 +161,69 @@ pub fn run_with(
     let sources = resolve_sources(import, headers.as_deref())?;
     let encoding = reader.encoding();
     let bom = reader.bom();
-
-    // Reading phase.
+    let converter = Converter {
+        import,
+        sources: &sources,
+        expected_fields: headers.as_ref().map(Vec::len),
+        keep_row_fields: true,
+    };
+    let first_n = def
+        .thresholds
+        .abort_if_first_rows_rejected
+        .filter(|&n| n > 0)
+        .unwrap_or(0);
+    let source = Source {
+        info: &info,
+        converter,
+        first_n,
+    };
     let mut staging = CampaignStaging::create(
         documents.scratch_dir(),
         &process_id,
         import.table.columns.len(),
     )?;
-    let converter = Converter {
+
+    let attempt = Attempt {
+        store,
         import,
-        sources: &sources,
-        expected_fields: headers.as_ref().map(Vec::len),
+        dry_run,
+        source,
+        control,
     };
-    let mut truncated_cells = 0u64;
-    let (read, reader_counts) = std::thread::scope(|scope| -> Result<(u64, ReaderCounts)> {
-        let (sender, chunks) = mpsc::sync_channel::<Message>(CHANNEL_CHUNKS);
-        let cancelled = control.cancel_flag();
-        scope.spawn(move || converter.read_all(reader, sender, &cancelled));
-        let mut read = 0u64;
-        let mut rejected = 0u64;
-        for message in chunks {
-            match message {
-                Message::Chunk { items, bytes } => {
-                    for item in items {
-                        read += 1;
-                        match item {
-                            Item::Row {
-                                line,
-                                key,
-                                fields,
-                                values,
-                                truncated,
-                            } => {
-                                truncated_cells += truncated;
-                                staging.add_row(line, key.as_deref(), &fields, &values)?;
-                            }
-                            Item::Rejected {
-                                line,
-                                fields,
-                                column,
-                                code,
-                                message,
-                            } => {
-                                rejected += 1;
-                                staging.add_reject(line, &fields, &column, &code, &message)?;
-                            }
-                        }
-                    }
-                    control.reading(read, rejected, bytes, info.size);
-                    if control.is_cancelled() {
-                        return Err(CampaignError::Cancelled);
-                    }
-                }
-                Message::Done(counts) => return Ok((read, counts)),
-                Message::Failed(e) => return Err(read_error(e)),
-            }
+    let mut reader = Some(reader);
+    let mut direct = None;
+    if every_row_is_an_insert(import)
+        && let Some(reader) = reader.take()
+    {
+        direct = attempt.load_directly(reader, &mut staging)?;
+        if direct.is_none() {
+            // Not empty after all, a key may repeat, or another process loads the table:
+            // nothing was written; the run starts over through staging, whose key index
+            // settles duplicates.
+            drop(staging);
+            staging = CampaignStaging::create(
+                documents.scratch_dir(),
+                &process_id,
+                import.table.columns.len(),
+            )?;
         }
-        // The reader stopped without a last word: it saw the cancel flag.
-        Err(CampaignError::Cancelled)
-    })?;
-
-    control.set_phase(Phase::Applying);
-    staging.finish_reading()?;
-    staging.resolve_duplicates(&mut |members, marks| {
-        duplicate_marks(def.duplicates, members, marks)
-    })?;
-    let tallies = staging.reject_tallies();
-    let counted_before: u64 = tallies.iter().map(|t| t.counted).sum();
-    let first_n = def
-        .thresholds
-        .abort_if_first_rows_rejected
-        .filter(|&n| n > 0);
-    let first_records = match first_n {
-        Some(n) => staging.first_records(n)?,
-        None => Vec::new(),
+    }
+    let (reading, outcome, tripped) = match direct {
+        Some(loaded) => loaded,
+        None => {
+            let reader = match reader.take() {
+                Some(reader) => reader,
+                None => attempt.source.reopen(documents, import)?,
+            };
+            attempt.apply_staged(reader, &mut staging)?
+        }
     };
-
-    // Applying phase: thresholds are judged on the outcome, before the commit.
-    let mut tripped: Option<String> = None;
-    let outcome = store
-        .apply_campaign_staging(
-            &import.table.name,
-            (!import.table_exists).then_some(&import.table),
-            def.mode.apply_mode(),
-            def.blank_overwrites,
-            &mut staging,
-            Some(control.cancel_flag()),
-            &mut |outcome| {
-                tripped = threshold_tripped(import, read, counted_before, &first_records, outcome);
-                tripped.is_none() && !dry_run
-            },
-        )
-        .map_err(|e| match e {
-            userbridge_store::StoreError::Aborted(m) if m == userbridge_store::CANCELLED => {
-                CampaignError::Cancelled
-            }
-            other => other.into(),
-        })?;
+    let Reading {
+        read,
+        counts: reader_counts,
+        truncated_cells,
+        ..
+    } = reading;
 
     control.set_phase(Phase::Finishing);
     let StagedOutcome {
@@ -367,6 +340,288 @@ pub fn run_with(
     })
 }
 
+/// The document being read and how its records become rows.
+struct Source<'a> {
+    info: &'a DocumentInfo,
+    converter: Converter<'a>,
+    /// `abort_if_first_rows_rejected` (0: not set).
+    first_n: u64,
+}
+
+impl Source<'_> {
+    fn read_error(&self, source: ReadError) -> CampaignError {
+        CampaignError::Read {
+            document: self.info.path.clone(),
+            source,
+        }
+    }
+
+    /// The document again from its start (a direct load that had to stop), refused if it
+    /// was replaced since the first read began.
+    fn reopen(&self, documents: &Documents, import: &ValidImport) -> Result<DelimitedReader> {
+        let (info, file) = documents.open(&import.document)?;
+        if info.sha256 != self.info.sha256 {
+            return Err(CampaignError::Internal(format!(
+                "the document {} was replaced while the run read it; run it again",
+                self.info.path
+            )));
+        }
+        DelimitedReader::with_limits(file, &import.dialect, documents.read_limits())
+            .map_err(|e| self.read_error(e))
+    }
+}
+
+/// What the reading phase counted.
+struct Reading {
+    read: u64,
+    /// Records rejected while reading (every one counts toward the thresholds).
+    rejected: u64,
+    truncated_cells: u64,
+    counts: ReaderCounts,
+    /// The first `first_n` records in file order: staging `seq` (0 for a row loaded
+    /// directly, which can never be `not_found`) and whether it was rejected.
+    first_records: Vec<(i64, bool)>,
+}
+
+/// The outcome of reading and applying: what was read, what the table got, and the
+/// threshold that tripped (the run then rolled back).
+type Applied = (Reading, StagedOutcome, Option<String>);
+
+/// Whether every row of the run would be an insert into an empty table: then the rows go
+/// straight to the table (the store checks the emptiness again, under its write lock).
+fn every_row_is_an_insert(import: &ValidImport) -> bool {
+    match import.definition.mode {
+        Mode::UpdateOnly => false,
+        Mode::Overwrite => true,
+        Mode::AddOnly | Mode::AddAndUpdate => !import.table_exists || import.table.rows == 0,
+    }
+}
+
+/// What both paths of a run share.
+struct Attempt<'a> {
+    store: &'a dyn Store,
+    import: &'a ValidImport,
+    dry_run: bool,
+    source: Source<'a>,
+    control: &'a RunControl,
+}
+
+impl Attempt<'_> {
+    /// The fast path (RUN-2 for an empty table): rows go to the store's load table while the
+    /// file is read, without staging, and replace the table's rows in one transaction at the
+    /// end; rejects are still staged, for the reject file. `None` when it cannot be used — the
+    /// table has rows, some key may repeat in the file (only staging applies a duplicate
+    /// policy), another process loads the table — and nothing was written.
+    fn load_directly(
+        &self,
+        reader: DelimitedReader,
+        staging: &mut CampaignStaging,
+    ) -> Result<Option<Applied>> {
+        let mut reader = Some(reader);
+        let mut reading: Option<Reading> = None;
+        let mut failure: Option<CampaignError> = None;
+        let mut tripped: Option<String> = None;
+        // Decided once the reading ends (thresholds need nothing the table knows), asked by
+        // the store after the key index is built.
+        let commit = std::cell::Cell::new(false);
+        let loaded = self.store.load_campaign_table(
+            &self.import.table.name,
+            (!self.import.table_exists).then_some(&self.import.table),
+            self.import.definition.mode == Mode::Overwrite,
+            Some(self.control.cancel_flag()),
+            &mut |table| {
+                let Some(reader) = reader.take() else {
+                    return Ok(());
+                };
+                match read_records(reader, &self.source, staging, Some(table), self.control) {
+                    Ok(Some(done)) => {
+                        self.control.set_phase(Phase::Applying);
+                        tripped = threshold_tripped(
+                            self.import,
+                            done.read,
+                            done.rejected,
+                            &done.first_records,
+                            &StagedOutcome::default(),
+                        );
+                        commit.set(tripped.is_none() && !self.dry_run);
+                        reading = Some(done);
+                        Ok(())
+                    }
+                    Ok(None) => Ok(()), // the store saw a key that may repeat
+                    Err(e) => {
+                        failure = Some(e);
+                        Err(userbridge_store::StoreError::Aborted(
+                            "the reading phase failed".into(),
+                        ))
+                    }
+                }
+            },
+            &mut |_| commit.get(),
+        );
+        match loaded {
+            Err(e) => Err(failure.unwrap_or_else(|| store_error(e))),
+            Ok(DirectLoad::Loaded(outcome)) => match reading {
+                Some(reading) => Ok(Some((reading, outcome, tripped))),
+                None => Err(CampaignError::Internal(
+                    "the store loaded a table that was never read".into(),
+                )),
+            },
+            Ok(DirectLoad::NotEmpty | DirectLoad::KeysMayRepeat | DirectLoad::Busy) => Ok(None),
+        }
+    }
+
+    /// The general path (RUN-2): every record to staging, duplicates resolved there, then one
+    /// set-based apply in a store transaction.
+    fn apply_staged(
+        &self,
+        reader: DelimitedReader,
+        staging: &mut CampaignStaging,
+    ) -> Result<Applied> {
+        let def = &self.import.definition;
+        let reading =
+            read_records(reader, &self.source, staging, None, self.control)?.ok_or_else(|| {
+                CampaignError::Internal("staging refused a record it never checks keys of".into())
+            })?;
+        self.control.set_phase(Phase::Applying);
+        staging.finish_reading()?;
+        staging.resolve_duplicates(&mut |members, marks| {
+            duplicate_marks(def.duplicates, members, marks)
+        })?;
+        let counted_before: u64 = staging.reject_tallies().iter().map(|t| t.counted).sum();
+
+        // Thresholds are judged on the outcome, before the commit.
+        let mut tripped: Option<String> = None;
+        let outcome = self
+            .store
+            .apply_campaign_staging(
+                &self.import.table.name,
+                (!self.import.table_exists).then_some(&self.import.table),
+                def.mode.apply_mode(),
+                def.blank_overwrites,
+                staging,
+                Some(self.control.cancel_flag()),
+                &mut |outcome| {
+                    tripped = threshold_tripped(
+                        self.import,
+                        reading.read,
+                        counted_before,
+                        &reading.first_records,
+                        outcome,
+                    );
+                    tripped.is_none() && !self.dry_run
+                },
+            )
+            .map_err(store_error)?;
+        Ok((reading, outcome, tripped))
+    }
+}
+
+/// A store error as the run reports it: an interrupted statement is the user's cancel.
+fn store_error(e: userbridge_store::StoreError) -> CampaignError {
+    match e {
+        userbridge_store::StoreError::Aborted(m) if m == userbridge_store::CANCELLED => {
+            CampaignError::Cancelled
+        }
+        other => other.into(),
+    }
+}
+
+/// The reading phase: a producer thread decodes, parses, converts and keys records; this
+/// thread hands rows to `table` (a direct load) or to staging, and rejects to staging.
+/// `None` when `table` refused a row because its key may repeat.
+fn read_records(
+    reader: DelimitedReader,
+    source: &Source<'_>,
+    staging: &mut CampaignStaging,
+    mut table: Option<&mut dyn CampaignRowSink>,
+    control: &RunControl,
+) -> Result<Option<Reading>> {
+    let size = source.info.size;
+    let converter = Converter {
+        keep_row_fields: table.is_none(),
+        ..source.converter
+    };
+    std::thread::scope(|scope| -> Result<Option<Reading>> {
+        let (sender, chunks) = mpsc::sync_channel::<Message>(CHANNEL_CHUNKS);
+        // Chunks go back to the reading thread once handled: it frees their records and
+        // refills them, so this thread, the busier one, never pays for those frees.
+        let (recycle, recycled) = mpsc::sync_channel::<Vec<Item>>(CHANNEL_CHUNKS);
+        let cancelled = control.cancel_flag();
+        scope.spawn(move || converter.read_all(reader, sender, &recycled, &cancelled));
+        let mut read = 0u64;
+        let mut rejected = 0u64;
+        let mut truncated_cells = 0u64;
+        let mut first_records = Vec::new();
+        for message in chunks {
+            match message {
+                Message::Chunk { items, bytes } => {
+                    for item in &items {
+                        read += 1;
+                        let first = match item {
+                            Item::Row {
+                                line,
+                                key,
+                                fields,
+                                values,
+                                truncated,
+                            } => {
+                                truncated_cells += truncated;
+                                let seq = match table.as_deref_mut() {
+                                    Some(table) => {
+                                        if !table
+                                            .insert(key.as_deref(), values)
+                                            .map_err(store_error)?
+                                        {
+                                            return Ok(None);
+                                        }
+                                        0
+                                    }
+                                    None => {
+                                        staging.add_row(*line, key.as_deref(), fields, values)?
+                                    }
+                                };
+                                (seq, false)
+                            }
+                            Item::Rejected {
+                                line,
+                                fields,
+                                column,
+                                code,
+                                message,
+                            } => {
+                                rejected += 1;
+                                let seq =
+                                    staging.add_reject(*line, fields, column, code, message)?;
+                                (seq, true)
+                            }
+                        };
+                        if read <= source.first_n {
+                            first_records.push(first);
+                        }
+                    }
+                    let _ = recycle.try_send(items);
+                    control.reading(read, rejected, bytes, size);
+                    if control.is_cancelled() {
+                        return Err(CampaignError::Cancelled);
+                    }
+                }
+                Message::Done(counts) => {
+                    return Ok(Some(Reading {
+                        read,
+                        rejected,
+                        truncated_cells,
+                        counts,
+                        first_records,
+                    }));
+                }
+                Message::Failed(e) => return Err(source.read_error(e)),
+            }
+        }
+        // The reader stopped without a last word: it saw the cancel flag.
+        Err(CampaignError::Cancelled)
+    })
+}
+
 /// For each mapping, the index of its source field.
 fn resolve_sources(import: &ValidImport, headers: Option<&[String]>) -> Result<Vec<usize>> {
     let mut sources = Vec::with_capacity(import.definition.mapping.len());
@@ -426,6 +681,9 @@ struct Converter<'a> {
     sources: &'a [usize],
     /// Fields every record must have: the header's count, else the first record's.
     expected_fields: Option<usize>,
+    /// Rows keep their fields as parsed (staging may reject them later, a duplicate); a
+    /// direct load never rejects a row it took, so only rejects carry theirs.
+    keep_row_fields: bool,
 }
 
 impl Converter<'_> {
@@ -433,9 +691,18 @@ impl Converter<'_> {
         mut self,
         mut reader: DelimitedReader,
         sender: mpsc::SyncSender<Message>,
+        recycled: &mpsc::Receiver<Vec<Item>>,
         cancelled: &std::sync::atomic::AtomicBool,
     ) {
-        let mut items = Vec::with_capacity(CHUNK);
+        // A handled chunk, emptied here (its records freed on this thread), or a new one.
+        let next_chunk = || match recycled.try_recv() {
+            Ok(mut chunk) => {
+                chunk.clear();
+                chunk
+            }
+            Err(_) => Vec::with_capacity(CHUNK),
+        };
+        let mut items = next_chunk();
         loop {
             let item = match reader.next_record() {
                 None => break,
@@ -455,7 +722,7 @@ impl Converter<'_> {
             items.push(item);
             if items.len() == CHUNK {
                 let bytes = reader.counts().bytes;
-                let full = std::mem::replace(&mut items, Vec::with_capacity(CHUNK));
+                let full = std::mem::replace(&mut items, next_chunk());
                 if cancelled.load(std::sync::atomic::Ordering::Relaxed)
                     || sender.send(Message::Chunk { items: full, bytes }).is_err()
                 {
@@ -474,14 +741,12 @@ impl Converter<'_> {
     fn convert(&mut self, record: RecordView<'_>) -> Item {
         let def = &self.import.definition;
         let line = record.line;
-        let mut fields = Vec::with_capacity(record.raw().len() + 4 * record.len());
-        encode_fields(record.fields(), &mut fields);
         let expected = *self.expected_fields.get_or_insert(record.len());
         if record.len() != expected {
             return Item::Rejected {
                 line,
                 message: format!("{} fields, expected {expected}", record.len()),
-                fields,
+                fields: encoded(record.fields()),
                 column: String::new(),
                 code: "column_count_mismatch".into(),
             };
@@ -526,7 +791,7 @@ impl Converter<'_> {
                 column: (*column).to_string(),
                 code: join(problems.iter().map(|p| p.1.as_str()), ";"),
                 message: join(problems.iter().map(|p| p.2.as_str()), "; "),
-                fields,
+                fields: encoded(record.fields()),
             };
         }
         let values = self
@@ -535,6 +800,11 @@ impl Converter<'_> {
             .iter()
             .map(|m| m.and_then(|m| converted[m].take()).and_then(stored))
             .collect();
+        let mut fields = Vec::new();
+        if self.keep_row_fields {
+            fields.reserve(record.raw().len() + 4 * record.len());
+            encode_fields(record.fields(), &mut fields);
+        }
         Item::Row {
             line,
             key,

@@ -5,7 +5,8 @@
 //! `_key TEXT` with a unique index (the normalised key, NULL in keyless rows) and one `ANY` column per
 //! campaign column, named as the column and always quoted by [`quote_ident`]. SQL text is only
 //! ever built from a validated table name and quoted column names; cell values are always
-//! bound as parameters.
+//! bound as parameters. A direct load fills `"campaign__load_<name>"` (same columns, no
+//! index) and renames it to the data table when it commits ([`load_direct`]).
 
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use std::sync::Arc;
@@ -16,10 +17,11 @@ use serde_json::{Value, json};
 use userbridge_model::time;
 
 use super::conflict;
+use super::key_filter::KeyFilter;
 use super::staging::CampaignStaging;
 use crate::{
-    ApplyMode, CampaignColumn, CampaignTable, Conflict, FilterOp, Result, RowFilter, StagedOutcome,
-    StoreError, StoredValue,
+    ApplyMode, CampaignColumn, CampaignRowSink, CampaignTable, Conflict, DirectLoad, FilterOp,
+    Result, RowFilter, StagedOutcome, StoreError, StoredValue,
 };
 
 /// Longest table name (IMP-1).
@@ -207,7 +209,7 @@ pub(crate) fn create(db: &mut Db, table: &CampaignTable) -> Result<()> {
 }
 
 /// Creates a table inside the caller's transaction.
-fn create_in(tx: &Transaction<'_>, table: &CampaignTable) -> Result<()> {
+fn create_in(tx: &Db, table: &CampaignTable) -> Result<()> {
     let physical = data_table(&table.name)?;
     let mut checked: Vec<CampaignColumn> = Vec::with_capacity(table.columns.len());
     for column in &table.columns {
@@ -239,18 +241,7 @@ fn create_in(tx: &Transaction<'_>, table: &CampaignTable) -> Result<()> {
     } else {
         table.created_at.clone()
     };
-    let mut sql = format!(
-        "CREATE TABLE {physical} ({} INTEGER PRIMARY KEY, {} TEXT",
-        quote_ident(ROW_COLUMN),
-        quote_ident(KEY_COLUMN)
-    );
-    for column in &checked {
-        sql.push_str(", ");
-        sql.push_str(&quote_ident(&column.name));
-        sql.push_str(" ANY");
-    }
-    sql.push_str(") STRICT");
-
+    let sql = create_data_table(&physical, &checked);
     tx.execute(
         "INSERT INTO campaign_tables (name, definition, created_at) VALUES (?1, ?2, ?3)",
         params![table.name, definition_json(&checked, &key), created_at],
@@ -262,6 +253,22 @@ fn create_in(tx: &Transaction<'_>, table: &CampaignTable) -> Result<()> {
     tx.execute(&sql, [])?;
     tx.execute(&create_key_index(&table.name)?, [])?;
     Ok(())
+}
+
+/// `CREATE TABLE` of a data table (without its key index).
+fn create_data_table(physical: &str, columns: &[CampaignColumn]) -> String {
+    let mut sql = format!(
+        "CREATE TABLE {physical} ({} INTEGER PRIMARY KEY, {} TEXT",
+        quote_ident(ROW_COLUMN),
+        quote_ident(KEY_COLUMN)
+    );
+    for column in columns {
+        sql.push_str(", ");
+        sql.push_str(&quote_ident(&column.name));
+        sql.push_str(" ANY");
+    }
+    sql.push_str(") STRICT");
+    sql
 }
 
 /// The unique index on `_key`: a named index rather than a column constraint, so a load into
@@ -443,6 +450,38 @@ pub(crate) fn apply_staged(
     })?;
     db.execute("ATTACH DATABASE ?1 AS staging", [path])?;
     db.pragma_update(Some("staging"), "cache_size", STAGED_CACHE_KIB)?;
+    let applied = cancellable(db, cancel, |db, cancelled| {
+        apply_staged_tx(
+            db,
+            table,
+            create,
+            mode,
+            blank_overwrites,
+            staging,
+            &mut |outcome| {
+                // A cancel that came after the last statement still rolls back.
+                if cancelled() {
+                    Err(StoreError::Aborted(CANCELLED.into()))
+                } else {
+                    Ok(commit(outcome))
+                }
+            },
+        )
+    });
+    let detached = db.execute("DETACH DATABASE staging", []);
+    let outcome = applied?;
+    detached?;
+    Ok(outcome)
+}
+
+/// Runs `work` with `cancel` watched: SQLite interrupts a statement running when it is set
+/// (answered as `StoreError::Aborted(CANCELLED)`), and `work` gets a check for the moments
+/// between statements.
+fn cancellable<T>(
+    db: &mut Db,
+    cancel: Option<Arc<AtomicBool>>,
+    work: impl FnOnce(&mut Db, &dyn Fn() -> bool) -> Result<T>,
+) -> Result<T> {
     let cancelled = {
         let flag = cancel.clone();
         move || flag.as_ref().is_some_and(|f| f.load(Ordering::Relaxed))
@@ -450,27 +489,224 @@ pub(crate) fn apply_staged(
     if let Some(flag) = cancel {
         db.progress_handler(PROGRESS_OPS, Some(move || flag.load(Ordering::Relaxed)));
     }
-    let applied = apply_staged_tx(
-        db,
-        table,
-        create,
-        mode,
-        blank_overwrites,
-        staging,
-        &mut |outcome| {
-            // A cancel that came after the last statement still rolls back.
-            if cancelled() {
-                Err(StoreError::Aborted(CANCELLED.into()))
-            } else {
-                Ok(commit(outcome))
-            }
-        },
-    );
+    let result = work(db, &cancelled);
     db.progress_handler(0, None::<fn() -> bool>);
-    let detached = db.execute("DETACH DATABASE staging", []);
-    let outcome = applied.map_err(interrupted)?;
-    detached?;
-    Ok(outcome)
+    result.map_err(interrupted)
+}
+
+/// Rows per transaction of a direct load: the write lock is free between two, so the rest
+/// of the application keeps writing while a large file is read.
+const LOAD_ROWS_PER_TRANSACTION: u64 = 50_000;
+
+/// The table a direct load of `name` fills before it replaces the data table. Table names
+/// start with a letter, so no data table (`campaign_<name>`) is ever called so.
+fn load_table(name: &str) -> Result<String> {
+    check_table_name(name)?;
+    Ok(quote_ident(&format!(
+        "campaign__load_{}",
+        name.to_ascii_lowercase()
+    )))
+}
+
+/// Loads rows straight into an empty table: see `Store::load_campaign_table`.
+///
+/// The rows go to a load table on `loader` (a connection of its own, so the shared writer
+/// is not held while the file is read), committed every [`LOAD_ROWS_PER_TRANSACTION`] rows;
+/// then one short transaction replaces the data table by it and builds the key index. A
+/// killed load leaves only the load table, which the next load of that table drops; while
+/// a load runs, `lock` (a file lock, released by the OS when the process dies) tells it
+/// apart from a leftover.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn load_direct(
+    loader: &mut Db,
+    lock: &std::fs::File,
+    table: &str,
+    create: Option<&CampaignTable>,
+    overwrite: bool,
+    cancel: Option<Arc<AtomicBool>>,
+    load: &mut dyn FnMut(&mut dyn CampaignRowSink) -> Result<()>,
+    commit: &mut dyn FnMut(&StagedOutcome) -> bool,
+) -> Result<DirectLoad> {
+    if lock.try_lock().is_err() {
+        // Another load of this table is running (another process): the caller stages
+        // instead, and its apply waits for the write lock like any writer.
+        return Ok(DirectLoad::Busy);
+    }
+    let shadow = load_table(table)?;
+    let loaded = cancellable(loader, cancel, |db, cancelled| {
+        let Some(columns) = prepare_load(db, &shadow, table, create, overwrite)? else {
+            return Ok(DirectLoad::NotEmpty);
+        };
+        let (inserted, may_repeat) = fill_load_table(db, &shadow, columns.len(), load)?;
+        if may_repeat {
+            return Ok(DirectLoad::KeysMayRepeat);
+        }
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if let Some(new) = create {
+            create_in(&tx, new)?;
+        }
+        let t = load_existing(&tx, table)?;
+        if t.columns != columns {
+            return Err(StoreError::Aborted(format!(
+                "the columns of table {} changed while the run read its file",
+                t.name
+            )));
+        }
+        let physical = data_table(&t.name)?;
+        if !overwrite && has_rows(&tx, &physical)? {
+            return Ok(DirectLoad::NotEmpty);
+        }
+        // Dropping the data table drops its key index; the load table takes its place.
+        tx.execute(&format!("DROP TABLE {physical}"), [])?;
+        tx.execute(&format!("ALTER TABLE {shadow} RENAME TO {physical}"), [])?;
+        build_key_index(&tx, &t.name)?;
+        let outcome = StagedOutcome {
+            inserted,
+            ..StagedOutcome::default()
+        };
+        if cancelled() {
+            return Err(StoreError::Aborted(CANCELLED.into()));
+        }
+        if commit(&outcome) {
+            tx.commit()?;
+        }
+        Ok(DirectLoad::Loaded(outcome))
+    });
+    // Whatever happened, no load table stays behind (after a commit there is none).
+    let dropped = loader.execute(&format!("DROP TABLE IF EXISTS {shadow}"), []);
+    let _ = lock.unlock();
+    let loaded = loaded?;
+    dropped?;
+    Ok(loaded)
+}
+
+fn has_rows(db: &Db, physical: &str) -> Result<bool> {
+    Ok(db.query_row(
+        &format!("SELECT EXISTS (SELECT 1 FROM {physical})"),
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// Checks that the load may go ahead — the table can be created, or exists and is empty or
+/// overwritten — and creates an empty load table with its columns; `None` when the table
+/// has rows (and the load is no overwrite). A load table left by a killed load is dropped.
+fn prepare_load(
+    db: &mut Db,
+    shadow: &str,
+    table: &str,
+    create: Option<&CampaignTable>,
+    overwrite: bool,
+) -> Result<Option<Vec<CampaignColumn>>> {
+    let mut tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute(&format!("DROP TABLE IF EXISTS {shadow}"), [])?;
+    let columns = {
+        // Creating the table here only checks it can be; the savepoint is rolled back, so
+        // no empty table is visible while the file is read.
+        let probe = tx.savepoint()?;
+        if let Some(new) = create {
+            create_in(&probe, new)?;
+        }
+        let t = load_existing(&probe, table)?;
+        if !overwrite && has_rows(&probe, &data_table(&t.name)?)? {
+            return Ok(None);
+        }
+        t.columns
+    };
+    tx.execute(&create_data_table(shadow, &columns), [])?;
+    tx.commit()?;
+    Ok(Some(columns))
+}
+
+/// Feeds `load` a sink into the load table; answers the rows inserted and whether the sink
+/// refused a key that may repeat.
+fn fill_load_table(
+    db: &Db,
+    shadow: &str,
+    columns: usize,
+    load: &mut dyn FnMut(&mut dyn CampaignRowSink) -> Result<()>,
+) -> Result<(u64, bool)> {
+    let placeholders: String = (0..columns).map(|i| format!(", ?{}", i + 2)).collect();
+    // Columns by position: the load table has `_row`, `_key`, then the table's columns.
+    let mut sink = LoadSink {
+        db,
+        insert: db.prepare(&format!(
+            "INSERT INTO {shadow} VALUES (NULL, ?1{placeholders})"
+        ))?,
+        columns,
+        keys: KeyFilter::new(),
+        inserted: 0,
+        in_transaction: 0,
+        refused: false,
+    };
+    let loaded = load(&mut sink);
+    let ended = if sink.in_transaction > 0 {
+        let end = if loaded.is_ok() { "COMMIT" } else { "ROLLBACK" };
+        db.execute_batch(end)
+    } else {
+        Ok(())
+    };
+    loaded?;
+    ended?;
+    Ok((sink.inserted, sink.refused || sink.keys.release()))
+}
+
+/// The sink of a direct load: one prepared INSERT into the load table, a transaction every
+/// [`LOAD_ROWS_PER_TRANSACTION`] rows, and the filter that proves keys unique.
+struct LoadSink<'db> {
+    db: &'db Db,
+    insert: rusqlite::Statement<'db>,
+    columns: usize,
+    keys: KeyFilter,
+    inserted: u64,
+    in_transaction: u64,
+    refused: bool,
+}
+
+impl CampaignRowSink for LoadSink<'_> {
+    fn insert(&mut self, key: Option<&str>, values: &[Option<StoredValue>]) -> Result<bool> {
+        if values.len() != self.columns {
+            return Err(StoreError::Invalid(format!(
+                "{} values for {} columns",
+                values.len(),
+                self.columns
+            )));
+        }
+        if self.refused || key.is_some_and(|key| self.keys.insert(key)) {
+            self.refused = true;
+            return Ok(false);
+        }
+        if self.in_transaction == 0 {
+            self.db.execute_batch("BEGIN IMMEDIATE")?;
+        }
+        self.insert.raw_bind_parameter(1, key)?;
+        for (i, value) in values.iter().enumerate() {
+            // A blank is stored as NULL on insert, as the staged path does.
+            self.insert
+                .raw_bind_parameter(i + 2, value.as_ref().unwrap_or(&StoredValue::Null))?;
+        }
+        self.insert
+            .raw_execute()
+            .map_err(|e| interrupted(e.into()))?;
+        self.inserted += 1;
+        self.in_transaction += 1;
+        if self.in_transaction >= LOAD_ROWS_PER_TRANSACTION {
+            self.db.execute_batch("COMMIT")?;
+            self.in_transaction = 0;
+        }
+        Ok(true)
+    }
+}
+
+/// Builds a table's key index (after a load into an empty table).
+fn build_key_index(tx: &Transaction<'_>, name: &str) -> Result<()> {
+    // The sort of an index build may use as much memory as the page cache: a smaller cache
+    // for the build keeps the run's peak memory where the rest of the run is.
+    tx.pragma_update(None, "cache_size", INDEX_BUILD_CACHE_KIB)?;
+    let built = tx.execute(&create_key_index(name)?, []);
+    tx.pragma_update(None, "cache_size", super::WRITER_CACHE_KIB)?;
+    built?;
+    Ok(())
 }
 
 /// Page cache for the attached staging file while applying (KiB, negative for SQLite).
@@ -638,12 +874,10 @@ fn apply_staged_in(
         )
         .map_err(duplicate_key)? as u64;
     if rebuild_index {
-        // The sort of an index build may use as much memory as the page cache: a smaller
-        // cache for the build keeps the run's peak memory where the rest of the run is.
-        tx.pragma_update(None, "cache_size", INDEX_BUILD_CACHE_KIB)?;
-        let built = tx.execute(&create_key_index(&t.name)?, []);
-        tx.pragma_update(None, "cache_size", super::WRITER_CACHE_KIB)?;
-        built.map_err(duplicate_key)?;
+        build_key_index(tx, &t.name).map_err(|e| match e {
+            StoreError::Sqlite(e) => duplicate_key(e),
+            other => other,
+        })?;
     }
     let matched = candidates - outcome.inserted;
     outcome.unchanged = matched - outcome.updated;
@@ -1394,5 +1628,162 @@ mod tests {
             })
             .unwrap();
         assert_eq!(scanned, N);
+    }
+
+    /// Loads `rows` directly; `commit` is what the caller decides once the rows are in.
+    fn load(
+        store: &SqliteStore,
+        create: Option<&CampaignTable>,
+        name: &str,
+        overwrite: bool,
+        rows: &[CampaignRow],
+        commit: bool,
+    ) -> Result<DirectLoad> {
+        store.load_campaign_table(
+            name,
+            create,
+            overwrite,
+            None,
+            &mut |sink| {
+                for r in rows {
+                    if !sink.insert(r.key.as_deref(), &r.values)? {
+                        break;
+                    }
+                }
+                Ok(())
+            },
+            &mut |_| commit,
+        )
+    }
+
+    fn no_load_tables(store: &SqliteStore) -> bool {
+        let db = store.db();
+        let n: i64 = db
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name LIKE 'campaign\\_\\_load%' ESCAPE '\\'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        n == 0
+    }
+
+    #[test]
+    fn a_direct_load_creates_fills_and_indexes_the_table_at_once() {
+        let (_dir, store) = store();
+        let new = table("contacts", &["email", "first"], &["email"]);
+        let rows = vec![
+            row(1, Some("a@x"), vec![text("a@x"), text("Ann")]),
+            row(2, Some("b@x"), vec![text("b@x"), None]),
+        ];
+        let outcome = load(&store, Some(&new), "contacts", false, &rows, true).unwrap();
+        assert_eq!(
+            outcome,
+            DirectLoad::Loaded(StagedOutcome {
+                inserted: 2,
+                ..StagedOutcome::default()
+            })
+        );
+        // A blank is NULL once inserted; the rows keep file order.
+        assert_eq!(
+            all_rows(&store, "contacts"),
+            [vec![t("a@x"), t("Ann")], vec![t("b@x"), StoredValue::Null]]
+        );
+        assert!(no_load_tables(&store));
+        // The key index is back: a later staged run matches on it.
+        let again = apply(
+            &store,
+            "contacts",
+            ApplyMode::AddAndUpdate,
+            false,
+            vec![row(1, Some("a@x"), vec![text("a@x"), text("Anna")])],
+            true,
+        )
+        .unwrap();
+        assert_eq!(again, (0, 1, 0, vec![]));
+        // A table with rows is not loaded directly, and the sink is never offered.
+        let refused = store
+            .load_campaign_table(
+                "contacts",
+                None,
+                false,
+                None,
+                &mut |_| unreachable!("a table with rows is never loaded directly"),
+                &mut |_| true,
+            )
+            .unwrap();
+        assert_eq!(refused, DirectLoad::NotEmpty);
+        // Overwrite replaces every row.
+        let rows = vec![row(1, Some("c@x"), vec![text("c@x"), text("Cy")])];
+        load(&store, None, "contacts", true, &rows, true).unwrap();
+        assert_eq!(all_rows(&store, "contacts"), [vec![t("c@x"), t("Cy")]]);
+    }
+
+    #[test]
+    fn a_direct_load_that_stops_leaves_nothing() {
+        let (_dir, store) = store();
+        let new = table("contacts", &["email"], &["email"]);
+        let unique = vec![row(1, Some("a@x"), vec![text("a@x")])];
+        // A dry run (commit refused): no table, no load table.
+        let outcome = load(&store, Some(&new), "contacts", false, &unique, false).unwrap();
+        assert!(matches!(outcome, DirectLoad::Loaded(_)));
+        assert!(store.campaign_table("contacts").unwrap().is_none());
+        assert!(no_load_tables(&store));
+        // A key seen twice: the sink refuses it and the load is rolled back.
+        let repeated = vec![
+            row(1, Some("a@x"), vec![text("a@x")]),
+            row(2, Some("a@x"), vec![text("a@x")]),
+        ];
+        let outcome = load(&store, Some(&new), "contacts", false, &repeated, true).unwrap();
+        assert_eq!(outcome, DirectLoad::KeysMayRepeat);
+        assert!(store.campaign_table("contacts").unwrap().is_none());
+        assert!(no_load_tables(&store));
+        // An error of the caller's (a read error, a cancel) rolls back too.
+        let failed = store.load_campaign_table(
+            "contacts",
+            Some(&new),
+            false,
+            None,
+            &mut |sink| {
+                sink.insert(Some("a@x"), &[text("a@x")])?;
+                Err(StoreError::Aborted("the file broke".into()))
+            },
+            &mut |_| true,
+        );
+        assert!(matches!(failed, Err(StoreError::Aborted(m)) if m == "the file broke"));
+        assert!(store.campaign_table("contacts").unwrap().is_none());
+        assert!(no_load_tables(&store));
+    }
+
+    #[test]
+    fn a_killed_loads_leftover_is_dropped_and_a_running_one_is_left_alone() {
+        let (dir, store) = store();
+        store
+            .create_campaign_table(&table("contacts", &["email"], &["email"]))
+            .unwrap();
+        // What a killed load leaves: a filled load table.
+        store
+            .db()
+            .execute_batch(
+                "CREATE TABLE campaign__load_contacts (_row INTEGER PRIMARY KEY, _key TEXT, email ANY);
+                 INSERT INTO campaign__load_contacts VALUES (NULL, 'old@x', 'old@x');",
+            )
+            .unwrap();
+        // While another process loads this table (it holds the lock), no direct load.
+        let lock = std::fs::File::create(dir.path().join("campaign-load-contacts.lock")).unwrap();
+        lock.lock().unwrap();
+        let rows = vec![row(1, Some("a@x"), vec![text("a@x")])];
+        assert_eq!(
+            load(&store, None, "contacts", false, &rows, true).unwrap(),
+            DirectLoad::Busy
+        );
+        lock.unlock().unwrap();
+        // Once it is gone, the leftover is dropped and the load goes ahead.
+        assert!(matches!(
+            load(&store, None, "contacts", false, &rows, true).unwrap(),
+            DirectLoad::Loaded(_)
+        ));
+        assert_eq!(all_rows(&store, "contacts"), [vec![t("a@x")]]);
+        assert!(no_load_tables(&store));
     }
 }

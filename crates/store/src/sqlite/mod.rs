@@ -5,6 +5,7 @@ mod audit;
 mod campaign_tables;
 mod documents;
 mod imports;
+mod key_filter;
 mod search;
 pub(crate) mod staging;
 mod users;
@@ -45,6 +46,10 @@ pub const DEFAULT_CONNECTION: &str = "Username-Password-Authentication";
 
 /// Page cache of the writing connection, in KiB (negative = KiB for SQLite).
 pub(crate) const WRITER_CACHE_KIB: i64 = -65_536;
+
+/// Checkpoint the WAL every 64 MiB rather than every 4 MiB: bulk imports then copy each
+/// page back to the database file far fewer times.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 16_384;
 
 /// File name of the database inside the data directory.
 pub const DATABASE_FILE: &str = "userbridge.db";
@@ -87,9 +92,7 @@ impl SqliteStore {
         // The writer gets a larger cache: bulk inserts touch index pages all over, and
         // every miss is a read plus a rewrite at commit.
         db.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
-        // Checkpoint the WAL every 64 MiB rather than every 4 MiB: bulk imports then copy
-        // each page back to the database file far fewer times.
-        db.pragma_update(None, "wal_autocheckpoint", 16_384)?;
+        db.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
         migrate(&mut db)?;
         let store = SqliteStore {
             path,
@@ -776,6 +779,45 @@ impl Store for SqliteStore {
             blank_overwrites,
             staging,
             cancel,
+            commit,
+        )
+    }
+
+    fn load_campaign_table(
+        &self,
+        table: &str,
+        create: Option<&CampaignTable>,
+        overwrite: bool,
+        cancel: Option<Arc<std::sync::atomic::AtomicBool>>,
+        load: &mut dyn FnMut(&mut dyn crate::CampaignRowSink) -> Result<()>,
+        commit: &mut dyn FnMut(&crate::StagedOutcome) -> bool,
+    ) -> Result<crate::DirectLoad> {
+        // A connection of its own: the shared writer stays free while the file is read.
+        let mut loader = Db::open(&self.path)?;
+        configure(&loader)?;
+        loader.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
+        loader.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+        let lock_path = self
+            .path
+            .with_file_name(format!("campaign-load-{}.lock", table.to_ascii_lowercase()));
+        campaign_tables::check_table_name(table)?;
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|source| StoreError::DataDir {
+                path: lock_path.display().to_string(),
+                source,
+            })?;
+        campaign_tables::load_direct(
+            &mut loader,
+            &lock,
+            table,
+            create,
+            overwrite,
+            cancel,
+            load,
             commit,
         )
     }

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection as Db, OpenFlags};
 
+use super::key_filter::KeyFilter;
 use crate::{Result, StoreError, StoredValue};
 
 /// Records written per staging transaction.
@@ -41,52 +42,6 @@ impl rusqlite::ToSql for StagedCell<'_> {
             Some(StoredValue::Integer(i)) => ToSqlOutput::Borrowed(ValueRef::Integer(*i)),
             Some(StoredValue::Text(t)) => ToSqlOutput::Borrowed(ValueRef::Text(t.as_bytes())),
         })
-    }
-}
-
-/// Bits of the filter that proves a file free of duplicate keys (16 MiB).
-const FILTER_BITS: usize = 1 << 27;
-/// Bit positions per key.
-const FILTER_HASHES: u32 = 6;
-
-/// A Bloom filter over the staged keys, fixed in size: it never says "new" for a key seen
-/// before, so while no key hits only set bits the file is proven free of duplicates and the
-/// key index and its scan are skipped. A hit only means "maybe": the index decides then.
-struct KeyFilter {
-    hasher: std::collections::hash_map::RandomState,
-    bits: Vec<u64>,
-    maybe_duplicate: bool,
-}
-
-impl KeyFilter {
-    fn new() -> KeyFilter {
-        KeyFilter {
-            hasher: std::collections::hash_map::RandomState::new(),
-            bits: Vec::new(),
-            maybe_duplicate: false,
-        }
-    }
-
-    fn insert(&mut self, key: &str) {
-        if self.maybe_duplicate {
-            return; // already undecided: the index will tell
-        }
-        if self.bits.is_empty() {
-            self.bits = vec![0; FILTER_BITS / 64];
-        }
-        let hash = std::hash::BuildHasher::hash_one(&self.hasher, key);
-        let (h1, h2) = (hash as u32, (hash >> 32) as u32 | 1);
-        let mut all_set = true;
-        for i in 0..FILTER_HASHES {
-            let bit = (h1.wrapping_add(i.wrapping_mul(h2)) as usize) & (FILTER_BITS - 1);
-            let (word, mask) = (bit / 64, 1u64 << (bit % 64));
-            all_set &= self.bits[word] & mask != 0;
-            self.bits[word] |= mask;
-        }
-        if all_set {
-            self.maybe_duplicate = true;
-            self.bits = Vec::new();
-        }
     }
 }
 
@@ -326,8 +281,7 @@ impl CampaignStaging {
     /// indexes the keys of the records to apply.
     pub fn finish_reading(&mut self) -> Result<()> {
         self.commit()?;
-        self.keys.bits = Vec::new();
-        if self.keys.maybe_duplicate {
+        if self.keys.release() {
             self.db.execute_batch(
                 "CREATE INDEX records_key ON records (key, seq)
                  WHERE key IS NOT NULL AND code IS NULL",
@@ -457,18 +411,6 @@ impl CampaignStaging {
         self.rows_to_apply
     }
 
-    /// The first `n` records in file order: their `seq`, and whether each is already
-    /// rejected in a way that counts toward the thresholds.
-    pub fn first_records(&self, n: u64) -> Result<Vec<(i64, bool)>> {
-        let mut stmt = self
-            .db
-            .prepare("SELECT seq, counted FROM records ORDER BY seq LIMIT ?1")?;
-        let rows = stmt.query_map([i64::try_from(n).unwrap_or(i64::MAX)], |r| {
-            Ok((r.get(0)?, r.get::<_, Option<i64>>(1)? == Some(1)))
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
-    }
-
     /// Streams the rejected records in file order.
     pub fn rejects(&self, visit: &mut dyn FnMut(StagedReject) -> Result<()>) -> Result<()> {
         let mut stmt = self.db.prepare(
@@ -516,18 +458,6 @@ mod tests {
             encode_fields(fields.iter().map(String::as_str), &mut buf);
             prop_assert_eq!(decode_fields(&buf).ok(), Some(fields));
         }
-    }
-
-    #[test]
-    fn the_key_filter_never_misses_a_duplicate() {
-        let mut filter = KeyFilter::new();
-        for i in 0..10_000 {
-            filter.insert(&format!("user{i}@example.com"));
-        }
-        // 10,000 distinct keys in 2^27 bits with 6 hashes: a false "maybe" is ~1e-15 likely.
-        assert!(!filter.maybe_duplicate);
-        filter.insert("user42@example.com");
-        assert!(filter.maybe_duplicate);
     }
 
     #[test]
