@@ -94,6 +94,8 @@ pub fn state(config: ServerConfig, store: Arc<dyn Store>) -> Result<SharedState,
     let secret_checks = std::thread::available_parallelism().map_or(1, |n| n.get());
     let state = Arc::new(AppState {
         attempts: auth::attempts::FailureLimiter::new(config.token_failures),
+        // Guessing an admin's password is guessing a secret too: the same budget.
+        sign_in_attempts: auth::attempts::FailureLimiter::new(config.token_failures),
         config,
         store,
         signing_key,

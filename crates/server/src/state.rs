@@ -123,6 +123,8 @@ pub struct AppState {
     pub keys: KeyRing,
     /// The failure budget of the token endpoint.
     pub attempts: FailureLimiter,
+    /// The failure budget of dashboard sign-ins (per username and per address).
+    pub sign_in_attempts: FailureLimiter,
     /// Client-secret checks (argon2id) running at once: one per core.
     pub secret_checks: tokio::sync::Semaphore,
     /// Wakes the job runner when a job is queued.

@@ -380,7 +380,8 @@ pub struct ServeArgs {
     #[arg(long, env = "USERBRIDGE_TOKEN_LIFETIME", default_value_t = 86_400)]
     pub token_lifetime: u64,
     /// Failed token requests (wrong secret) allowed per client in a window; beyond it
-    /// /oauth/token answers 429 (0 = no limit).
+    /// /oauth/token answers 429 (0 = no limit). Dashboard sign-ins get the same budget per
+    /// username.
     #[arg(
         long,
         env = "USERBRIDGE_TOKEN_FAILURES_PER_CLIENT",
@@ -388,7 +389,8 @@ pub struct ServeArgs {
     )]
     pub token_failures_per_client: u32,
     /// Failed token requests (wrong secret or unknown client) allowed per remote address in a
-    /// window; beyond it /oauth/token answers 429 (0 = no limit).
+    /// window; beyond it /oauth/token answers 429 (0 = no limit). Dashboard sign-ins get a
+    /// budget of their own with the same limit.
     #[arg(
         long,
         env = "USERBRIDGE_TOKEN_FAILURES_PER_ADDRESS",

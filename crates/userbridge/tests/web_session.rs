@@ -201,6 +201,53 @@ fn login_refuses_wrong_credentials_alike_and_sets_a_strict_cookie() {
     assert_eq!(r.status(), 401);
 }
 
+/// Guessing an admin's password runs into the failure budget: after the username's failures
+/// even the right password is refused with 429 and `Retry-After`, without a cookie, until the
+/// window ends; other usernames are not locked out by it.
+#[test]
+fn repeated_wrong_passwords_spend_the_sign_in_budget() {
+    let dir = Dir::new();
+    let server = dir.serve(&[
+        "--token-failures-per-client",
+        "3",
+        "--token-failure-window",
+        "3600",
+    ]);
+    let password = first_password(&server);
+    for _ in 0..3 {
+        assert_eq!(login(&server, "admin", "a guess").status(), 401);
+    }
+    let refused = login(&server, "admin", &password);
+    assert_eq!(refused.status(), 429);
+    assert!(refused.headers().get("set-cookie").is_none());
+    let wait: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=3600).contains(&wait), "{wait}");
+    let body: Value = refused.json().unwrap();
+    assert_eq!(body["statusCode"], 429, "{body}");
+    assert_eq!(body["errorCode"], "too_many_attempts", "{body}");
+    // Another username still gets its own answer (its budget is untouched).
+    assert_eq!(login(&server, "someone", "a guess").status(), 401);
+
+    // The tries are in the audit log, with the address and never the password; the one
+    // refused by the budget never reached the password check, so it is not.
+    let out = dir.ok(&["audit", "ls"]);
+    let failed: Vec<&str> = out
+        .lines()
+        .filter(|l| l.contains("admin.sign_in_failed"))
+        .collect();
+    assert_eq!(failed.len(), 4, "{out}");
+    assert!(failed.iter().all(|l| l.contains("127.0.0.1")), "{out}");
+    assert!(
+        !out.contains("a guess") && !out.contains(&password),
+        "{out}"
+    );
+    assert!(!out.contains("admin.signed_in"), "{out}");
+}
+
 #[test]
 fn the_cookie_authorizes_the_api_and_changes_need_the_csrf_token() {
     let dir = Dir::new();
@@ -335,6 +382,13 @@ fn logout_ends_the_session() {
     assert_eq!((status, body), (401, unauthorized("Invalid session")));
     let (status, _) = send(&server, "GET", "/web/session", cookie, None, None);
     assert_eq!(status, 401);
+    // The sign-in is in the audit log, as the admin, with the address.
+    let out = dir.ok(&["audit", "ls"]);
+    let signed_in = out.lines().find(|l| l.contains("admin.signed_in"));
+    assert!(
+        signed_in.is_some_and(|l| l.contains("dashboard:admin") && l.contains("127.0.0.1")),
+        "{out}"
+    );
 }
 
 #[test]

@@ -6,7 +6,9 @@
 //! (HMAC under the server's signing key), so checking one needs no database read.
 
 use axum::Json;
-use axum::extract::{Request, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -14,7 +16,7 @@ use rand::RngCore;
 use serde::Deserialize;
 use serde_json::json;
 use userbridge_model::time;
-use userbridge_store::WebSession;
+use userbridge_store::{AuditEvent, WebSession};
 
 use crate::auth::{Caller, MANAGEMENT_SCOPES, digest};
 use crate::error::{ApiError, ApiResult};
@@ -199,12 +201,21 @@ struct Credentials {
 /// `POST /web/login`.
 pub async fn login(
     State(state): State<SharedState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: String,
 ) -> ApiResult<Response> {
     check_origin(&state, &headers)?;
     let credentials: Credentials = serde_json::from_str(&body)
         .map_err(|e| ApiError::invalid_body("", &format!("Invalid JSON: {e}")))?;
+    // Refused before the bcrypt check: a flood of guesses costs the server almost nothing.
+    let attempt = match state
+        .sign_in_attempts
+        .admit(Some(&credentials.username), peer.ip())
+    {
+        Ok(attempt) => attempt,
+        Err(retry_after) => return Ok(too_many_attempts(retry_after)),
+    };
     let mut id = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut id);
     let session_id = hex::encode(id);
@@ -223,17 +234,46 @@ pub async fn login(
         if known {
             store.create_web_session(&key, &session)?;
         }
+        // Who tried, from where; never the password.
+        let (actor, action) = match known {
+            true => (
+                format!("{CALLER_PREFIX}{}", session.username),
+                "admin.signed_in",
+            ),
+            false => ("anonymous".to_string(), "admin.sign_in_failed"),
+        };
+        let detail = json!({ "address": peer.ip().to_string() });
+        crate::audit::record(
+            store,
+            AuditEvent::new(&actor, action, &session.username, detail),
+        );
         Ok(known.then_some(session.username))
     })
     .await?;
     let Some(username) = signed_in else {
+        state.sign_in_attempts.failed(attempt);
         return Err(ApiError::unauthorized("Wrong username or password"));
     };
+    state.sign_in_attempts.succeeded(attempt);
     let mut response = session_body(&state, &session_id, &username);
     if let Some(cookie) = cookie_header(&state, Some(&session_id)) {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     Ok(response)
+}
+
+/// 429 in Auth0's body shape, with `Retry-After` (seconds).
+fn too_many_attempts(retry_after: u64) -> Response {
+    let mut response = ApiError::new(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        format!("Too many failed sign-ins; retry in {retry_after} seconds"),
+    )
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+    response
 }
 
 /// `GET /web/session`: who the cookie signs in, with the CSRF token; 401 otherwise.
