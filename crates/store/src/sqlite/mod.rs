@@ -793,7 +793,11 @@ impl Store for SqliteStore {
         commit: &mut dyn FnMut(&crate::StagedOutcome) -> bool,
     ) -> Result<crate::DirectLoad> {
         // A connection of its own: the shared writer stays free while the file is read.
-        let mut loader = Db::open(&self.path)?;
+        // Used by this thread only: SQLite's own mutexes would be pure cost.
+        let mut loader = Db::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
         configure(&loader)?;
         loader.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
         loader.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
