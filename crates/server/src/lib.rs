@@ -66,6 +66,12 @@ pub enum ServerError {
     InvalidClientName(String),
     #[error("no client has the id {0:?}")]
     UnknownClient(String),
+    #[error("no signing key has the kid {0:?} (see: userbridge keys ls)")]
+    UnknownKey(String),
+    #[error(
+        "{0} is the current signing key: rotate first (userbridge keys rotate), then revoke it"
+    )]
+    CurrentKeyRevoked(String),
 }
 
 /// The settings key of the download-link signing key.

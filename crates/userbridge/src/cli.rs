@@ -95,6 +95,9 @@ pub enum KeysCommand {
     /// Make a new signing key the current one. The old one keeps verifying the tokens it
     /// signed until they expire; a running server signs with the new key from its next token.
     Rotate,
+    /// Delete a retired signing key now (it leaked): the tokens it signed are refused, by a
+    /// running server within a minute. The current key cannot be revoked: rotate first.
+    Revoke { kid: String },
 }
 
 #[derive(Debug, Subcommand)]

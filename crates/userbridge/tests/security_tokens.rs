@@ -412,6 +412,49 @@ fn rotated_keys_verify_their_tokens_until_they_expire() {
     assert_served(&server, &server.token(None));
 }
 
+/// A retired key that leaked is revoked: the tokens it signed are refused (here at once: the
+/// next token issued after the rotation makes the server re-read its keys), the current key
+/// cannot be revoked, a kid that names no key is an error, and the revocation is audited.
+#[test]
+fn a_revoked_key_signed_tokens_are_refused() {
+    let dir = Dir::new();
+    dir.seed(USERS);
+    let server = dir.serve(&[]);
+    let old = server.token(None);
+    let old_kid = header(&old)["kid"].as_str().unwrap().to_string();
+
+    let refused = dir.command(&["keys", "revoke", &old_kid]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("rotate first"), "{stderr}");
+    assert_served(&server, &old);
+
+    let new_kid = dir.ok(&["keys", "rotate"]).trim().to_string();
+    dir.ok(&["keys", "revoke", &old_kid]);
+    let new = server.token(None);
+    assert_eq!(header(&new)["kid"], new_kid);
+    assert_refused(
+        &server,
+        Some(&format!("Bearer {old}")),
+        "Invalid token",
+        "a token of a revoked key",
+    );
+    assert_served(&server, &new);
+    assert_eq!(jwks_kids(&server), [new_kid.as_str()]);
+
+    let unknown = dir.command(&["keys", "revoke", &old_kid]).output().unwrap();
+    assert_eq!(unknown.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(stderr.contains("no signing key has the kid"), "{stderr}");
+    let audit = dir.ok(&["audit", "ls"]);
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("signing_key.revoked") && l.contains(&old_kid)),
+        "{audit}"
+    );
+}
+
 fn token_request(server: &Server, client: &Value) -> reqwest::blocking::Response {
     let mut body = server.credentials.clone();
     body["client_id"] = client["client_id"].clone();

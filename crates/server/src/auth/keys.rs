@@ -5,7 +5,7 @@
 //! name. The store lists the kids and says which one is current (`signing_keys`). [`rotate`]
 //! makes a new current key; a retired key keeps verifying, and stays in the JWKS, for one token
 //! lifetime after its retirement (the longest any token it signed can live), then [`prune`]
-//! deletes it.
+//! deletes it. A retired key that leaked is deleted before that with [`revoke`].
 //!
 //! A server caches the keys it has loaded ([`KeyRing`]). It asks the store for the current kid
 //! at every token issuance, loads a kid it has not seen when a token names it, and re-reads
@@ -119,21 +119,46 @@ pub fn prune(
 ) -> Result<Vec<String>, ServerError> {
     let mut pruned = Vec::new();
     for record in store.signing_keys()? {
-        if !in_retention(&record, token_lifetime, now) && store.delete_signing_key(&record.kid)? {
-            match std::fs::remove_file(key_path(data_dir, &record.kid)) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(source) => {
-                    return Err(ServerError::Io {
-                        context: format!("cannot delete the retired key {}", record.kid),
-                        source,
-                    });
-                }
-            }
+        if !in_retention(&record, token_lifetime, now) && delete(store, data_dir, &record.kid)? {
             pruned.push(record.kid);
         }
     }
     Ok(pruned)
+}
+
+/// Deletes a retired key before its retention is over (it leaked): the tokens it signed are
+/// refused from now on — at once by a server started after, by a running one at its next
+/// re-read of the list (within a minute, or at its next token issuance after a rotation).
+/// The current key cannot be revoked: rotate first.
+pub fn revoke(store: &dyn Store, data_dir: &Path, kid: &str) -> Result<(), ServerError> {
+    let record = match is_kid(kid) {
+        true => store.signing_key(kid)?,
+        false => None,
+    };
+    let Some(record) = record else {
+        return Err(ServerError::UnknownKey(kid.to_string()));
+    };
+    if record.retired_at.is_none() {
+        return Err(ServerError::CurrentKeyRevoked(kid.to_string()));
+    }
+    delete(store, data_dir, kid)?;
+    Ok(())
+}
+
+/// Deletes a key: its row first, so no server loads a half-deleted key, then its file;
+/// `false` when the row was already gone.
+fn delete(store: &dyn Store, data_dir: &Path, kid: &str) -> Result<bool, ServerError> {
+    if !store.delete_signing_key(kid)? {
+        return Ok(false);
+    }
+    match std::fs::remove_file(key_path(data_dir, kid)) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(source) => Err(ServerError::Io {
+            context: format!("cannot delete the key file of {kid}"),
+            source,
+        }),
+    }
 }
 
 /// A key read from its file: signs (when current) and verifies.
@@ -313,6 +338,39 @@ mod tests {
     fn loaded_kids(ring: &KeyRing, store: &SqliteStore) -> Vec<String> {
         let keys = ring.refresh(store).unwrap();
         keys.iter().map(|k| k.kid().to_string()).collect()
+    }
+
+    #[test]
+    fn a_revoked_key_is_gone_and_the_current_one_cannot_be() {
+        let tmp = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(tmp.path()).unwrap();
+        let first = ensure_current(&store, tmp.path()).unwrap().unwrap();
+        assert!(matches!(
+            revoke(&store, tmp.path(), &first),
+            Err(ServerError::CurrentKeyRevoked(_))
+        ));
+        let ring = KeyRing::new(tmp.path());
+        assert!(ring.find(&store, &first).unwrap().is_some());
+        let second = rotate(&store, tmp.path()).unwrap();
+        revoke(&store, tmp.path(), &first).unwrap();
+        assert!(!key_path(tmp.path(), &first).exists());
+        // A running ring forgets it at its next re-read; a new one never finds it.
+        assert_eq!(loaded_kids(&ring, &store), [second]);
+        assert!(ring.find(&store, &first).unwrap().is_none());
+        assert!(
+            KeyRing::new(tmp.path())
+                .find(&store, &first)
+                .unwrap()
+                .is_none()
+        );
+        assert!(matches!(
+            revoke(&store, tmp.path(), &first),
+            Err(ServerError::UnknownKey(_))
+        ));
+        assert!(matches!(
+            revoke(&store, tmp.path(), "../../etc/passwd"),
+            Err(ServerError::UnknownKey(_))
+        ));
     }
 
     #[test]

@@ -13,6 +13,11 @@ fn iso(unix_seconds: i64) -> String {
     time::format_millis(unix_seconds.saturating_mul(1000))
 }
 
+fn audit(store: &dyn Store, action: &str, kid: &str) -> anyhow::Result<()> {
+    let event = AuditEvent::new(super::CLI_ACTOR, action, kid, serde_json::json!({}));
+    Ok(store.record_audit(&event)?)
+}
+
 pub fn run(store: &dyn Store, data_dir: &Path, command: KeysCommand) -> anyhow::Result<ExitCode> {
     match command {
         KeysCommand::Ls => {
@@ -27,12 +32,7 @@ pub fn run(store: &dyn Store, data_dir: &Path, command: KeysCommand) -> anyhow::
         KeysCommand::Rotate => {
             let had_one = store.current_signing_key()?.is_some();
             let kid = keys::rotate(store, data_dir)?;
-            store.record_audit(&AuditEvent::new(
-                super::CLI_ACTOR,
-                "signing_key.rotated",
-                &kid,
-                serde_json::json!({}),
-            ))?;
+            audit(store, "signing_key.rotated", &kid)?;
             println!("{kid}");
             if had_one {
                 eprintln!(
@@ -40,6 +40,14 @@ pub fn run(store: &dyn Store, data_dir: &Path, command: KeysCommand) -> anyhow::
                      expire (one --token-lifetime), then the server deletes it"
                 );
             }
+        }
+        KeysCommand::Revoke { kid } => {
+            keys::revoke(store, data_dir, &kid)?;
+            audit(store, "signing_key.revoked", &kid)?;
+            eprintln!(
+                "signing key {kid} revoked: its tokens are refused (by a running server \
+                 within a minute)"
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
