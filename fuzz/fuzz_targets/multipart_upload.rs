@@ -94,6 +94,7 @@ fn harness() -> &'static Harness {
             max_line_bytes: 1 << 20,
             upload_idle_timeout: Duration::from_secs(30),
             upload_min_rate: 0,
+            trusted_proxies: Vec::new(),
         };
         let state = userbridge_server::state(config.clone(), store).expect("the state");
         let app = userbridge_server::router(state);

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod campaign;
 pub mod campaign_imports;
+pub mod client_address;
 pub mod connections;
 pub mod error;
 pub mod jobs;
@@ -343,6 +344,7 @@ mod tests {
             max_json_depth: 64,
             max_json_string_bytes: 1 << 16,
             max_export_fields: 100,
+            trusted_proxies: Vec::new(),
             max_columns: 1000,
             max_line_bytes: 1 << 20,
             upload_idle_timeout: Duration::from_secs(30),

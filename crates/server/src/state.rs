@@ -66,6 +66,8 @@ pub struct ServerConfig {
     /// Slowest body accepted (bytes per second over each `upload_idle_timeout` of waiting;
     /// 0: none), so a trickle of a byte now and then cannot hold a request open for ever.
     pub upload_min_rate: u64,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`client_address`).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl ServerConfig {

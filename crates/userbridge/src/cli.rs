@@ -400,6 +400,16 @@ pub struct ServeArgs {
         default_value_t = 30
     )]
     pub token_failures_per_address: u32,
+    /// A reverse proxy in front of the server (repeat, or comma-separated): its
+    /// X-Forwarded-For names the client that the failure budgets and the audit log count.
+    /// Without one the header is ignored: the address is the TCP peer.
+    #[arg(
+        long,
+        env = "USERBRIDGE_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_name = "IP"
+    )]
+    pub trusted_proxy: Vec<std::net::IpAddr>,
     /// Length of the window of those two limits, in seconds.
     #[arg(long, env = "USERBRIDGE_TOKEN_FAILURE_WINDOW", default_value_t = 60)]
     pub token_failure_window: u64,

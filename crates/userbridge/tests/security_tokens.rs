@@ -765,3 +765,39 @@ fn ten_thousand_wrong_secrets_are_cheap_refusals_and_good_clients_carry_on() {
     assert_eq!(statuses[30], 429);
     assert_served(&server, &good);
 }
+
+/// Behind a trusted reverse proxy the failure budgets count the client the proxy names in
+/// `X-Forwarded-For`, each on its own; from any other peer the header changes nothing.
+#[test]
+fn a_trusted_proxy_names_the_client_its_budget_counts() {
+    let dir = Dir::new();
+    let server = dir.serve(&[
+        "--trusted-proxy",
+        "127.0.0.2",
+        "--token-failures-per-address",
+        "2",
+    ]);
+    let url = format!("{}/oauth/token", server.url);
+    let mut unknown = server.credentials.clone();
+    unknown["client_id"] = json!("nobody");
+    let attempt = |from: u8, forwarded: &str| -> u16 {
+        client_from(from)
+            .post(&url)
+            .header("x-forwarded-for", forwarded)
+            .json(&unknown)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    // Through the proxy: the named client spends its budget, another client has its own.
+    let named: Vec<u16> = (0..3).map(|_| attempt(2, "203.0.113.5")).collect();
+    assert_eq!(named, [401, 401, 429]);
+    assert_eq!(attempt(2, "198.51.100.7, 203.0.113.6"), 401);
+    // Not the proxy: whatever the header says, the peer's own budget counts.
+    let direct: Vec<u16> = ["192.0.2.1", "192.0.2.2", "192.0.2.3"]
+        .iter()
+        .map(|forwarded| attempt(3, forwarded))
+        .collect();
+    assert_eq!(direct, [401, 401, 429]);
+}

@@ -154,7 +154,10 @@ async fn issue_token(
     // Refused here, a flood of wrong secrets never reaches argon2.
     let attempt = state
         .attempts
-        .admit(client.as_ref().map(|c| c.client_id.as_str()), peer.ip())
+        .admit(
+            client.as_ref().map(|c| c.client_id.as_str()),
+            crate::client_address::client_address(&state.config.trusted_proxies, peer, headers),
+        )
         .map_err(OAuthError::too_many_attempts)?;
     let check = {
         // At most one argon2 check per core at a time: memory (19 MiB each) and CPU stay

@@ -209,9 +209,11 @@ pub async fn login(
     let credentials: Credentials = serde_json::from_str(&body)
         .map_err(|e| ApiError::invalid_body("", &format!("Invalid JSON: {e}")))?;
     // Refused before the bcrypt check: a flood of guesses costs the server almost nothing.
+    let address =
+        crate::client_address::client_address(&state.config.trusted_proxies, peer, &headers);
     let attempt = match state
         .sign_in_attempts
-        .admit(Some(&credentials.username), peer.ip())
+        .admit(Some(&credentials.username), address)
     {
         Ok(attempt) => attempt,
         Err(retry_after) => return Ok(too_many_attempts(retry_after)),
@@ -242,7 +244,7 @@ pub async fn login(
             ),
             false => ("anonymous".to_string(), "admin.sign_in_failed"),
         };
-        let detail = json!({ "address": peer.ip().to_string() });
+        let detail = json!({ "address": address.to_string() });
         crate::audit::record(
             store,
             AuditEvent::new(&actor, action, &session.username, detail),

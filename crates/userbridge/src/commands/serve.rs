@@ -82,6 +82,7 @@ pub fn run(data_dir: &Path, args: ServeArgs) -> anyhow::Result<ExitCode> {
             max_line_bytes: args.max_line_bytes,
             upload_idle_timeout: Duration::from_secs(args.upload_idle_timeout),
             upload_min_rate: args.upload_min_rate,
+            trusted_proxies: args.trusted_proxy.clone(),
         };
         let client_file = management_client(store.as_ref(), data_dir, &config.audience())?;
         let state = userbridge_server::state(config, store.clone() as Arc<dyn Store>)?;
