@@ -800,4 +800,13 @@ fn a_trusted_proxy_names_the_client_its_budget_counts() {
         .map(|forwarded| attempt(3, forwarded))
         .collect();
     assert_eq!(direct, [401, 401, 429]);
+
+    // A proxy that is not an address is refused at start, naming the flag.
+    let bad = dir
+        .command(&["serve", "--trusted-proxy", "proxy.example"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(stderr.contains("--trusted-proxy"), "{stderr}");
 }

@@ -33,17 +33,8 @@ struct Session {
 }
 
 fn sign_in(server: &Server, password: &str) -> Session {
-    let response = login(server, "admin", password);
-    assert_eq!(response.status(), 200);
-    let set_cookie = response.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    let body: Value = response.json().unwrap();
-    Session {
-        cookie: set_cookie.split(';').next().unwrap().to_string(),
-        csrf: body["csrf_token"].as_str().unwrap().to_string(),
-    }
+    let (cookie, csrf) = server.sign_in("admin", password);
+    Session { cookie, csrf }
 }
 
 /// A session of `admin` with the first start's password.

@@ -145,12 +145,7 @@ pub fn run_with(
     let clock = Instant::now();
 
     let (info, file) = documents.open(&import.document)?;
-    let read_error = |source| CampaignError::Read {
-        document: info.path.clone(),
-        source,
-    };
-    let reader = DelimitedReader::with_limits(file, &import.dialect, documents.read_limits())
-        .map_err(read_error)?;
+    let reader = open_reader(documents, import, &info, file)?;
     let headers: Option<Vec<String>> = reader.headers().map(<[String]>::to_vec);
     super::headers::verify(
         def.verify_headers,
@@ -348,14 +343,25 @@ struct Source<'a> {
     first_n: u64,
 }
 
-impl Source<'_> {
-    fn read_error(&self, source: ReadError) -> CampaignError {
-        CampaignError::Read {
-            document: self.info.path.clone(),
-            source,
-        }
-    }
+/// The document's records under the import's dialect.
+fn open_reader(
+    documents: &Documents,
+    import: &ValidImport,
+    info: &DocumentInfo,
+    file: std::fs::File,
+) -> Result<DelimitedReader> {
+    DelimitedReader::with_limits(file, &import.dialect, documents.read_limits())
+        .map_err(|e| read_error(info, e))
+}
 
+fn read_error(info: &DocumentInfo, source: ReadError) -> CampaignError {
+    CampaignError::Read {
+        document: info.path.clone(),
+        source,
+    }
+}
+
+impl Source<'_> {
     /// The document again from its start (a direct load that had to stop), refused if it
     /// was replaced since the first read began.
     fn reopen(&self, documents: &Documents, import: &ValidImport) -> Result<DelimitedReader> {
@@ -366,8 +372,7 @@ impl Source<'_> {
                 self.info.path
             )));
         }
-        DelimitedReader::with_limits(file, &import.dialect, documents.read_limits())
-            .map_err(|e| self.read_error(e))
+        open_reader(documents, import, self.info, file)
     }
 }
 
@@ -614,7 +619,7 @@ fn read_records(
                         first_records,
                     }));
                 }
-                Message::Failed(e) => return Err(source.read_error(e)),
+                Message::Failed(e) => return Err(read_error(source.info, e)),
             }
         }
         // The reader stopped without a last word: it saw the cancel flag.

@@ -637,7 +637,6 @@ fn fill_load_table(
         keys: KeyFilter::new(),
         inserted: 0,
         in_transaction: 0,
-        refused: false,
     };
     let loaded = load(&mut sink);
     let ended = if sink.in_transaction > 0 {
@@ -648,7 +647,7 @@ fn fill_load_table(
     };
     loaded?;
     ended?;
-    Ok((sink.inserted, sink.refused || sink.keys.release()))
+    Ok((sink.inserted, sink.keys.release()))
 }
 
 /// The sink of a direct load: one prepared INSERT into the load table, a transaction every
@@ -660,7 +659,6 @@ struct LoadSink<'db> {
     keys: KeyFilter,
     inserted: u64,
     in_transaction: u64,
-    refused: bool,
 }
 
 impl CampaignRowSink for LoadSink<'_> {
@@ -672,8 +670,8 @@ impl CampaignRowSink for LoadSink<'_> {
                 self.columns
             )));
         }
-        if self.refused || key.is_some_and(|key| self.keys.insert(key)) {
-            self.refused = true;
+        // Once some key may repeat the filter says so for every later key too.
+        if key.is_some_and(|key| self.keys.insert(key)) {
             return Ok(false);
         }
         if self.in_transaction == 0 {
@@ -779,11 +777,7 @@ fn apply_staged_in(
         tx.execute(&format!("DELETE FROM {physical}"), [])?;
         false
     } else {
-        tx.query_row(
-            &format!("SELECT EXISTS (SELECT 1 FROM {physical})"),
-            [],
-            |r| r.get(0),
-        )?
+        has_rows(tx, &physical)?
     };
     // Every count follows from the statements' own change counts and the number of staged
     // rows, so no separate join is needed to find the matches.

@@ -77,6 +77,16 @@ fn configure(db: &Db) -> Result<()> {
     Ok(())
 }
 
+/// [`configure`] for a connection that writes in bulk.
+fn configure_writer(db: &Db) -> Result<()> {
+    configure(db)?;
+    // A larger cache: bulk inserts touch index pages all over, and every miss is a read
+    // plus a rewrite at commit.
+    db.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
+    db.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens (creating when needed) the database in `data_dir`, runs pending migrations
     /// and makes sure the default connection exists.
@@ -88,11 +98,7 @@ impl SqliteStore {
         let path = data_dir.join(DATABASE_FILE);
         let mut db = Db::open(&path)?;
         db.pragma_update(None, "journal_mode", "WAL")?;
-        configure(&db)?;
-        // The writer gets a larger cache: bulk inserts touch index pages all over, and
-        // every miss is a read plus a rewrite at commit.
-        db.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
-        db.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+        configure_writer(&db)?;
         migrate(&mut db)?;
         let store = SqliteStore {
             path,
@@ -798,13 +804,11 @@ impl Store for SqliteStore {
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        configure(&loader)?;
-        loader.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
-        loader.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
+        configure_writer(&loader)?;
+        campaign_tables::check_table_name(table)?;
         let lock_path = self
             .path
             .with_file_name(format!("campaign-load-{}.lock", table.to_ascii_lowercase()));
-        campaign_tables::check_table_name(table)?;
         let lock = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)

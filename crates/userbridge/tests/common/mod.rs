@@ -211,13 +211,17 @@ impl Server {
             .to_string()
     }
 
-    pub fn get(&self, path: &str, token: &str) -> (u16, Value) {
-        let r = self
-            .http
+    /// `GET` with a bearer token.
+    fn get_response(&self, path: &str, token: &str) -> reqwest::blocking::Response {
+        self.http
             .get(format!("{}{path}", self.url))
             .bearer_auth(token)
             .send()
-            .unwrap();
+            .unwrap()
+    }
+
+    pub fn get(&self, path: &str, token: &str) -> (u16, Value) {
+        let r = self.get_response(path, token);
         let status = r.status().as_u16();
         (status, r.json().unwrap_or(Value::Null))
     }
@@ -503,12 +507,7 @@ impl Server {
 
     /// `GET` returning the raw status and body text.
     pub fn get_text(&self, path: &str, token: &str) -> (u16, String) {
-        let r = self
-            .http
-            .get(format!("{}{path}", self.url))
-            .bearer_auth(token)
-            .send()
-            .unwrap();
+        let r = self.get_response(path, token);
         (r.status().as_u16(), r.text().unwrap())
     }
 }
