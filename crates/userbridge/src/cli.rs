@@ -97,7 +97,11 @@ pub enum KeysCommand {
     Rotate,
     /// Delete a retired signing key now (it leaked): the tokens it signed are refused, by a
     /// running server within a minute. The current key cannot be revoked: rotate first.
-    Revoke { kid: String },
+    Revoke {
+        /// A kid is base64url, so it may start with '-': taken as a value, not a flag.
+        #[arg(allow_hyphen_values = true)]
+        kid: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -442,6 +442,12 @@ fn a_revoked_key_signed_tokens_are_refused() {
     assert_served(&server, &new);
     assert_eq!(jwks_kids(&server), [new_kid.as_str()]);
 
+    // Kids are base64url: one may start with '-', and is still a kid, not a flag.
+    let dashed = format!("-{}", &old_kid[1..]);
+    let unknown = dir.command(&["keys", "revoke", &dashed]).output().unwrap();
+    assert_eq!(unknown.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&unknown.stderr);
+    assert!(stderr.contains("no signing key has the kid"), "{stderr}");
     let unknown = dir.command(&["keys", "revoke", &old_kid]).output().unwrap();
     assert_eq!(unknown.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&unknown.stderr);
